@@ -1,0 +1,57 @@
+// ctxlog/config.hpp — configuring loggers and sinks in code, and the back-end's lifecycle.
+//
+// Until configure() is called, lines go to stdout at level info. configure() may be
+// called again at any time to replace the configuration; shutdown() flushes and closes
+// the sinks, after which log calls are counted as dropped and do nothing else.
+//
+// Example:
+//   ctxlog::configure({
+//       .sinks = {ctxlog::sinks::stdout_sink(), ctxlog::sinks::file_sink("app.log", ctxlog::level::warn)},
+//       .min_level = ctxlog::level::debug,
+//       .loggers = {{.name = "sql", .min_level = ctxlog::level::warn}},
+//   });
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ctxlog/level.hpp"
+#include "ctxlog/sink.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+
+struct logger_config {
+  std::string name{};
+  level min_level = level::info;
+  std::vector<sink_ptr> sinks{};  // empty: the configuration's default sinks
+};
+
+struct config {
+  std::vector<sink_ptr> sinks{};  // the default sinks; empty: one stdout sink
+  level min_level = level::info;  // of the default logger and every logger not listed below
+  std::vector<logger_config> loggers{};
+};
+
+// Replaces the configuration. Thread-safe; lines being written finish on the old sinks.
+void configure(config c);
+
+// Returns once every line logged before the call has been handed to the sinks and the
+// sinks have been flushed.
+void flush();
+
+// Flushes, then closes the sinks. Later log calls are counted as dropped. Idempotent.
+void shutdown();
+
+struct stats {
+  std::uint64_t issued;       // log calls that passed the level check
+  std::uint64_t written;      // records formatted and handed to the sinks
+  std::uint64_t dropped;      // records given up (after shutdown, re-entrant calls, errors)
+  std::uint64_t sink_errors;  // failed sink writes or flushes
+};
+// Counters since the program started. written + dropped == issued once flush() returned.
+stats get_stats() noexcept;
+
+}  // namespace v1
+}  // namespace ctxlog

@@ -1,0 +1,386 @@
+// ctxlog/context.hpp — the ambient request context: C++'s AsyncLocalStorage.
+//
+// A context is an immutable, reference-counted frame: the well-known correlation fields
+// (requestId, tenantId, traceId, spanId, parentSpanId, userId), custom string key/values
+// and the values of any number of typed storage<T> stores. Each thread has one *current*
+// context. run() / scope install a derived context and put the previous one back on exit;
+// snapshot() / bind() capture the current one in O(1) (one reference count increment) so
+// that it can be re-entered on another thread later. This header knows nothing about
+// logging.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ctxlog/detail/frame.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+
+namespace detail {
+struct fields_access;
+}
+
+// The fields to add to (or override in) the current context: an argument builder.
+// It holds string_views, so the strings it names must live until the call that consumes
+// it (run, scope, with, enter_with) returns; those copy the bytes into the new frame.
+// Setting a field to "" removes it from the derived context.
+//
+// Example:
+//   ctxlog::run(ctxlog::fields{}.request_id(req.id).tenant_id(req.tenant), [&] { ... });
+//   ctxlog::run({{"requestId", "r-1"}, {"region", "eu-west"}}, handler);
+class fields {
+ public:
+  fields() = default;
+  // Each pair is (JSON name, value); the well-known JSON names ("requestId", ...) set
+  // the well-known field, any other name a custom field.
+  fields(std::initializer_list<std::pair<std::string_view, std::string_view>> kvs) {
+    for (const auto& [k, v] : kvs) set(k, v);
+  }
+
+  fields& request_id(std::string_view v) noexcept { return known(detail::well_known::request_id, v); }
+  fields& tenant_id(std::string_view v) noexcept { return known(detail::well_known::tenant_id, v); }
+  fields& trace_id(std::string_view v) noexcept { return known(detail::well_known::trace_id, v); }
+  fields& span_id(std::string_view v) noexcept { return known(detail::well_known::span_id, v); }
+  fields& parent_span_id(std::string_view v) noexcept { return known(detail::well_known::parent_span_id, v); }
+  fields& user_id(std::string_view v) noexcept { return known(detail::well_known::user_id, v); }
+
+  // Sets a field by JSON name: a well-known one ("requestId") or a custom one.
+  fields& set(std::string_view key, std::string_view value);
+
+  bool empty() const noexcept { return mask_ == 0 && custom_.empty(); }
+
+ private:
+  friend struct detail::fields_access;
+  fields& known(detail::well_known w, std::string_view v) noexcept {
+    const auto i = static_cast<unsigned>(w);
+    mask_ = static_cast<std::uint8_t>(mask_ | (1u << i));
+    known_[i] = v;
+    return *this;
+  }
+
+  std::uint8_t mask_ = 0;
+  std::string_view known_[detail::well_known_count];
+  std::vector<detail::kv_view> custom_;
+};
+
+// An immutable captured context. Copying one is O(1) (a reference count increment) and
+// safe from any thread; the fields it returns stay valid as long as the context object
+// (or any copy of it) lives. The default-constructed context is empty.
+class context {
+ public:
+  constexpr context() noexcept = default;
+  context(const context& o) noexcept : f_(o.f_) {
+    if (f_) detail::retain(f_);
+  }
+  context(context&& o) noexcept : f_(std::exchange(o.f_, nullptr)) {}
+  context& operator=(context o) noexcept {
+    std::swap(f_, o.f_);
+    return *this;
+  }
+  ~context() {
+    if (f_) detail::release(f_);
+  }
+
+  std::string_view request_id() const noexcept { return known(detail::well_known::request_id); }
+  std::string_view tenant_id() const noexcept { return known(detail::well_known::tenant_id); }
+  std::string_view trace_id() const noexcept { return known(detail::well_known::trace_id); }
+  std::string_view span_id() const noexcept { return known(detail::well_known::span_id); }
+  std::string_view parent_span_id() const noexcept { return known(detail::well_known::parent_span_id); }
+  std::string_view user_id() const noexcept { return known(detail::well_known::user_id); }
+
+  // A field by JSON name, well-known or custom; "" when it is not set.
+  std::string_view get(std::string_view key) const noexcept;
+  // The custom (not well-known) fields, in the order they were first set.
+  std::span<const detail::kv_view> custom() const noexcept {
+    return f_ ? std::span<const detail::kv_view>(f_->custom, f_->n_custom) : std::span<const detail::kv_view>();
+  }
+
+  // No fields and no store values.
+  bool empty() const noexcept { return f_ == nullptr; }
+  // A process-unique id of the underlying frame (0 for the empty context): two contexts
+  // with the same id are the same frame.
+  std::uint64_t id() const noexcept { return f_ ? f_->id : 0; }
+
+  // A new context = this + f (copy-on-write: *this is not modified).
+  context with(const fields& f) const;
+
+  // Runs fn with *this as the current context; the previous one is back when fn returns
+  // or throws. Returns what fn returns.
+  template <class F>
+  decltype(auto) run(F&& fn) const;
+
+  friend bool operator==(const context& a, const context& b) noexcept { return a.f_ == b.f_; }
+
+  // Not API: the frame, for the logger and the adapters.
+  const detail::frame* frame_ptr() const noexcept { return f_; }
+  static context adopt(detail::frame* f) noexcept {
+    context c;
+    c.f_ = f;
+    return c;
+  }
+
+ private:
+  std::string_view known(detail::well_known w) const noexcept {
+    return f_ ? f_->well_known[static_cast<unsigned>(w)] : std::string_view();
+  }
+  detail::frame* f_ = nullptr;
+};
+
+namespace detail {
+// The calling thread's current-context slot. Out of line on purpose: every read of the
+// thread_local goes through a real call, so no compiler can keep a thread's slot address
+// across a coroutine suspension and read another thread's slot after resumption (clang
+// has done so: llvm-project issue 47179).
+context& current_slot() noexcept;
+// The frame that a log call on this thread must carry (nullptr when empty or disabled).
+const frame* current_frame() noexcept;
+extern std::atomic<bool> g_disabled;
+inline void reenable() noexcept {
+  if (g_disabled.load(std::memory_order_relaxed)) g_disabled.store(false, std::memory_order_relaxed);
+}
+// A frame = parent + f + (optionally) one store slot. Never returns nullptr (throws
+// std::bad_alloc like new); returns an empty context when the result has nothing in it.
+context derive(const context& parent, const fields* f, const slot* s);
+std::uint32_t new_store_id() noexcept;
+const value_box* find_slot(const frame* f, std::uint32_t store) noexcept;
+}  // namespace detail
+
+// The calling thread's current context; the empty context outside any run() and while
+// disable() is in force. The reference stays valid for the life of the thread, but the
+// object it names changes when the thread enters or leaves a scope: copy it (snapshot())
+// to keep it. Thread-safe, lock-free, ~1-2 ns.
+const context& current() noexcept;
+
+// Captures the current context: O(1), one reference count increment.
+inline context snapshot() noexcept { return current(); }
+
+// RAII: makes a context current for the lifetime of the scope object and restores the
+// previous one in its destructor (so also during stack unwinding). A scope must end on
+// the thread that created it: do not keep one across a co_await that may resume on
+// another thread (ctxlog::task saves and restores around every co_await for you).
+//
+// Example:
+//   ctxlog::scope s{ctxlog::fields{}.request_id(id)};
+//   LOG_INFO("handling");   // carries requestId
+class scope {
+ public:
+  explicit scope(const fields& f) : scope(detail::derive(current(), &f, nullptr)) {}
+  explicit scope(context c) noexcept : prev_(std::exchange(detail::current_slot(), std::move(c))) {
+    detail::reenable();
+  }
+  ~scope() { detail::current_slot() = std::move(prev_); }
+  scope(const scope&) = delete;
+  scope& operator=(const scope&) = delete;
+
+ private:
+  context prev_;
+};
+
+inline context context::with(const fields& f) const { return detail::derive(*this, &f, nullptr); }
+
+template <class F>
+decltype(auto) context::run(F&& fn) const {
+  scope s(*this);
+  return std::invoke(std::forward<F>(fn));
+}
+
+// Runs fn in a new context = current + f; the previous context is back when fn returns
+// or throws. Nests to any depth. Returns fn's result.
+template <class F>
+decltype(auto) run(const fields& f, F&& fn) {
+  scope s(f);
+  return std::invoke(std::forward<F>(fn));
+}
+
+// Runs fn in the captured context c (exactly c, not merged with the current one).
+template <class F>
+decltype(auto) run(const context& c, F&& fn) {
+  scope s(c);
+  return std::invoke(std::forward<F>(fn));
+}
+
+// Runs fn with no context at all (every field and store empty); restores afterwards.
+template <class F>
+decltype(auto) exit(F&& fn) {
+  scope s(context{});
+  return std::invoke(std::forward<F>(fn));
+}
+
+// Makes current + f the thread's context from now on, with no scope to end it: it stays
+// until the next enter_with/scope change on this thread. Risky: on a thread that runs
+// unrelated work afterwards (a pool worker, an event loop) the fields leak into that work
+// unless something restores the context; ctxlog's own adapters do, per task. Prefer
+// run()/scope, and use this only at the top of a thread or task you own.
+inline void enter_with(const fields& f) {
+  auto next = detail::derive(current(), &f, nullptr);
+  detail::current_slot() = std::move(next);
+  detail::reenable();
+}
+inline void enter_with(context c) noexcept {
+  detail::current_slot() = std::move(c);
+  detail::reenable();
+}
+
+// Process-wide switch, like AsyncLocalStorage.disable(): from now on current() is empty
+// and log lines carry no context on every thread, until the next run()/scope/enter_with
+// on any thread enables it again. Also drops the calling thread's context.
+void disable() noexcept;
+
+// A callable that runs f in the context that was current when bind() was called, then
+// restores the caller's. Works with move-only callables; the result is as copyable as f.
+template <class F>
+class bound_fn {
+ public:
+  bound_fn(context c, F f) : ctx_(std::move(c)), f_(std::move(f)) {}
+  template <class... A>
+  decltype(auto) operator()(A&&... a) & {
+    scope s(ctx_);
+    return std::invoke(f_, std::forward<A>(a)...);
+  }
+  template <class... A>
+  decltype(auto) operator()(A&&... a) const& {
+    scope s(ctx_);
+    return std::invoke(f_, std::forward<A>(a)...);
+  }
+  template <class... A>
+  decltype(auto) operator()(A&&... a) && {
+    scope s(ctx_);
+    return std::invoke(std::move(f_), std::forward<A>(a)...);
+  }
+  const context& captured() const noexcept { return ctx_; }
+
+ private:
+  context ctx_;
+  F f_;
+};
+
+template <class F>
+bound_fn<std::decay_t<F>> bind(F&& f) {
+  return {snapshot(), std::forward<F>(f)};
+}
+
+// Like Node's AsyncResource: captures the context at construction, and run_in_scope(fn)
+// later runs fn in it from any thread. For library authors whose callbacks are invoked
+// from their own threads or queues.
+class async_resource {
+ public:
+  async_resource() noexcept : ctx_(snapshot()) {}
+  explicit async_resource(context c) noexcept : ctx_(std::move(c)) {}
+  template <class F, class... A>
+  decltype(auto) run_in_scope(F&& fn, A&&... a) const {
+    scope s(ctx_);
+    return std::invoke(std::forward<F>(fn), std::forward<A>(a)...);
+  }
+  const context& captured() const noexcept { return ctx_; }
+
+ private:
+  context ctx_;
+};
+
+// Thrown by storage<T>::require() when no value is in scope and there is no default.
+class missing_context : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+// An independent typed store riding on the ambient context, like one
+// AsyncLocalStorage instance: a DB transaction, an auth principal, a deadline. Any number
+// of stores may exist; each has its own run / get / enter_with / exit / disable and an
+// optional default. Values are immutable once stored (get() returns const T*): store a
+// pointer or handle when the object itself must change. Thread-safe.
+//
+// Example:
+//   ctxlog::storage<principal> auth{{.name = "auth"}};
+//   auth.run(principal{"alice"}, [] { handle(); });
+//   ... deep inside handle(): const principal& p = auth.require();
+template <class T>
+class storage {
+ public:
+  struct options {
+    std::string name{};              // used in require()'s error message
+    std::optional<T> default_value{};  // what get()/require() give outside any run
+  };
+
+  storage() : id_(detail::new_store_id()) {}
+  explicit storage(options o)
+      : id_(detail::new_store_id()), name_(std::move(o.name)), default_(std::move(o.default_value)) {}
+  storage(const storage&) = delete;
+  storage& operator=(const storage&) = delete;
+
+  // The value in scope on this thread, else the default, else nullptr. The pointer stays
+  // valid while the run() that stored the value is active (or a captured context holds it).
+  const T* get() const noexcept {
+    if (!disabled_.load(std::memory_order_relaxed)) {
+      if (auto* b = detail::find_slot(detail::current_frame(), id_))
+        return &static_cast<const detail::typed_box<T>*>(b)->value;
+    }
+    return default_ ? &*default_ : nullptr;
+  }
+
+  // The value in scope or the default; throws missing_context when there is neither.
+  const T& require() const {
+    if (const T* v = get()) return *v;
+    throw missing_context("ctxlog::storage '" + (name_.empty() ? std::string("<unnamed>") : name_) +
+                          "': require() called outside any run() of this store, and it has no default");
+  }
+
+  // Runs fn with value stored (and every other store and field kept); returns fn's result.
+  template <class F>
+  decltype(auto) run(T value, F&& fn) {
+    scope s(with_value(std::move(value)));
+    return std::invoke(std::forward<F>(fn));
+  }
+
+  // Stores value for the rest of this thread's current context (see ctxlog::enter_with
+  // for the risks).
+  void enter_with(T value) { ctxlog::enter_with(with_value(std::move(value))); }
+
+  // Runs fn with this store empty (get() gives the default); other stores are kept.
+  template <class F>
+  decltype(auto) exit(F&& fn) {
+    const detail::slot s{id_, nullptr};
+    scope sc(detail::derive(current(), nullptr, &s));
+    return std::invoke(std::forward<F>(fn));
+  }
+
+  // Like AsyncLocalStorage.disable(): get() gives the default on every thread until the
+  // next run()/enter_with() of this store.
+  void disable() noexcept { disabled_.store(true, std::memory_order_relaxed); }
+
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  context with_value(T&& value) {
+    auto* box = new detail::typed_box<T>(std::move(value));
+    const detail::slot s{id_, box};
+    context c;
+    try {
+      c = detail::derive(current(), nullptr, &s);
+    } catch (...) {
+      detail::release(box);
+      throw;
+    }
+    detail::release(box);  // the frame holds its own reference now
+    disabled_.store(false, std::memory_order_relaxed);
+    return c;
+  }
+
+  const std::uint32_t id_;
+  const std::string name_;
+  const std::optional<T> default_;
+  std::atomic<bool> disabled_{false};
+};
+
+}  // namespace v1
+}  // namespace ctxlog

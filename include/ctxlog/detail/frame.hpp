@@ -1,0 +1,83 @@
+// ctxlog/detail/frame.hpp — the immutable frame behind a ctxlog::context.
+//
+// Not API. One heap block holds the header, the views of the well-known fields, the
+// custom key/values, the storage<T> slots and the bytes all views point into. A frame is
+// never modified after make_frame() returns, so any thread may read it without a lock;
+// its lifetime is an atomic reference count.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace ctxlog {
+inline namespace v1 {
+namespace detail {
+
+// Index of each well-known field; the JSON names are in well_known_names.
+enum class well_known : std::uint8_t { request_id, tenant_id, trace_id, span_id, parent_span_id, user_id };
+inline constexpr std::size_t well_known_count = 6;
+inline constexpr std::string_view well_known_names[well_known_count] = {
+    "requestId", "tenantId", "traceId", "spanId", "parentSpanId", "userId"};
+
+struct kv_view {
+  std::string_view key;
+  std::string_view value;
+};
+
+// The value of one storage<T>, shared by every frame that inherits it.
+struct value_box {
+  std::atomic<std::uint32_t> refs{1};
+  void (*destroy)(value_box*) noexcept = nullptr;
+};
+
+template <class T>
+struct typed_box final : value_box {
+  template <class... A>
+  explicit typed_box(A&&... a) : value(static_cast<A&&>(a)...) {
+    destroy = [](value_box* b) noexcept { delete static_cast<typed_box*>(b); };
+  }
+  T value;
+};
+
+// box == nullptr marks the store as hidden (storage<T>::exit).
+struct slot {
+  std::uint32_t store;
+  value_box* box;
+};
+
+struct frame {
+  std::atomic<std::uint32_t> refs;
+  std::uint32_t n_custom;
+  std::uint32_t n_slots;
+  std::uint64_t id;  // unique for the life of the process; 0 is never used
+  std::string_view well_known[well_known_count];
+  const kv_view* custom;
+  const slot* slots;
+};
+
+inline void retain(const frame* f) noexcept {
+  // Relaxed is enough for an increment: the caller already holds a reference, so the
+  // frame cannot be freed concurrently (the usual shared_ptr argument).
+  const_cast<frame*>(f)->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+void destroy_frame(frame* f) noexcept;
+
+inline void release(const frame* f) noexcept {
+  // acq_rel: the release half orders this thread's reads of the frame before the
+  // decrement; the acquire half makes every other thread's reads happen-before the free
+  // done by whoever drops the last reference.
+  if (const_cast<frame*>(f)->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    destroy_frame(const_cast<frame*>(f));
+}
+
+inline void retain(value_box* b) noexcept { b->refs.fetch_add(1, std::memory_order_relaxed); }
+inline void release(value_box* b) noexcept {
+  if (b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) b->destroy(b);
+}
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace ctxlog

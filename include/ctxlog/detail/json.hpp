@@ -1,0 +1,33 @@
+// ctxlog/detail/json.hpp — the JSON string encoder of the back-end.
+//
+// Not API (exposed for tests and fuzzing). Whatever bytes it is given, the output is one
+// valid JSON string on one line: quotes, backslashes and control characters escaped,
+// U+2028/U+2029 escaped, invalid UTF-8 (including encoded surrogates) replaced with
+// U+FFFD per maximal subpart, as the Unicode standard recommends.
+#pragma once
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace ctxlog {
+inline namespace v1 {
+namespace detail {
+
+using line_buffer = fmt::memory_buffer;
+
+inline void append(line_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+
+// Appends "s" (with the quotes).
+void append_json_string(line_buffer& out, std::string_view s);
+
+// Appends ,"key": for a user-chosen key. A key that would collide with a field ctxlog
+// itself writes (ts, level, msg, requestId, ...) gets a leading '_', so no per-call or
+// custom field can forge or shadow one.
+void append_json_key(line_buffer& out, std::string_view key);
+
+bool is_reserved_key(std::string_view key) noexcept;
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace ctxlog

@@ -1,0 +1,39 @@
+// ctxlog/sinks/fd_sink.hpp — a buffered sink over a file descriptor (stdout, a file, a
+// pipe, a socket). The base of the stdio and file sinks.
+//
+// write() appends to a buffer and writes it out with write(2) once it holds 64 KiB;
+// flush() writes out the rest. A write that fails (disk full, reader gone) throws
+// std::system_error after discarding the buffered bytes, so a broken descriptor can
+// neither grow memory nor block the program; a closed pipe raises no SIGPIPE.
+#pragma once
+
+#include <string>
+
+#include "ctxlog/sink.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+namespace sinks {
+
+class fd_sink : public sink {
+ public:
+  enum class ownership { borrowed, owned };
+  fd_sink(int fd, ownership own, level min_level = level::trace);
+  ~fd_sink() override;
+
+  void write(const log_line& line) override;
+  void flush() override;
+
+ protected:
+  // Flushes, then makes the sink write to fd (closing the old one if owned).
+  void replace_fd(int fd, ownership own);
+
+ private:
+  int fd_;
+  ownership own_;
+  std::string buffer_;
+};
+
+}  // namespace sinks
+}  // namespace v1
+}  // namespace ctxlog

@@ -1,0 +1,186 @@
+// src/context.cpp — frames and the per-thread current context.
+//
+// derive() builds a new immutable frame in one allocation (header, views, slots, bytes)
+// from a parent and a set of overrides. Frames are flat: a frame never points at its
+// parent, so a long-lived thread that keeps calling enter_with() does not grow a chain.
+#include <cstring>
+#include <new>
+
+#include "ctxlog/context.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+namespace detail {
+
+struct fields_access {
+  static std::uint8_t mask(const fields& f) noexcept { return f.mask_; }
+  static std::string_view known(const fields& f, std::size_t i) noexcept { return f.known_[i]; }
+  static const std::vector<kv_view>& custom(const fields& f) noexcept { return f.custom_; }
+};
+
+std::atomic<bool> g_disabled{false};
+
+namespace {
+
+std::atomic<std::uint64_t> g_next_frame_id{1};
+std::atomic<std::uint32_t> g_next_store_id{1};
+
+// constinit: no dynamic initialisation, so the slot is usable from any static
+// initialiser and needs no first-use guard beyond the destructor registration.
+constinit thread_local context t_current;
+const context k_empty;
+
+constexpr std::size_t align_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
+
+int well_known_index(std::string_view key) noexcept {
+  for (std::size_t i = 0; i < well_known_count; ++i)
+    if (well_known_names[i] == key) return static_cast<int>(i);
+  return -1;
+}
+
+// The value that the overrides give key, if they name it (the last one wins).
+const kv_view* find_override(const std::vector<kv_view>& overrides, std::string_view key) noexcept {
+  const kv_view* hit = nullptr;
+  for (const auto& kv : overrides)
+    if (kv.key == key) hit = &kv;
+  return hit;
+}
+
+}  // namespace
+
+context& current_slot() noexcept { return t_current; }
+
+const frame* current_frame() noexcept {
+  return g_disabled.load(std::memory_order_relaxed) ? nullptr : t_current.frame_ptr();
+}
+
+std::uint32_t new_store_id() noexcept { return g_next_store_id.fetch_add(1, std::memory_order_relaxed); }
+
+const value_box* find_slot(const frame* f, std::uint32_t store) noexcept {
+  if (!f) return nullptr;
+  for (std::uint32_t i = 0; i < f->n_slots; ++i)
+    if (f->slots[i].store == store) return f->slots[i].box;
+  return nullptr;
+}
+
+void destroy_frame(frame* f) noexcept {
+  for (std::uint32_t i = 0; i < f->n_slots; ++i) release(f->slots[i].box);
+  f->~frame();
+  ::operator delete(static_cast<void*>(f));
+}
+
+context derive(const context& parent, const fields* f, const slot* s) {
+  const frame* p = parent.frame_ptr();
+  if ((!f || f->empty()) && !s) return parent;
+
+  static const std::vector<kv_view> no_overrides;
+  const auto& overrides = f ? fields_access::custom(*f) : no_overrides;
+  const std::uint8_t mask = f ? fields_access::mask(*f) : 0;
+  const std::uint32_t p_custom = p ? p->n_custom : 0;
+  const std::uint32_t p_slots = p ? p->n_slots : 0;
+
+  // Pass 1: what the new frame holds, and an upper bound of its size.
+  std::string_view known[well_known_count];
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < well_known_count; ++i) {
+    known[i] = (mask >> i) & 1u ? fields_access::known(*f, i) : p ? p->well_known[i] : std::string_view();
+    bytes += known[i].size();
+  }
+  for (std::uint32_t i = 0; i < p_custom; ++i) bytes += p->custom[i].key.size() + p->custom[i].value.size();
+  for (const auto& kv : overrides) bytes += kv.key.size() + kv.value.size();
+  const std::size_t max_custom = p_custom + overrides.size();
+  const std::size_t max_slots = p_slots + (s ? 1 : 0);
+
+  const std::size_t custom_at = align_up(sizeof(frame), alignof(kv_view));
+  const std::size_t slots_at = align_up(custom_at + max_custom * sizeof(kv_view), alignof(slot));
+  const std::size_t bytes_at = slots_at + max_slots * sizeof(slot);
+  char* const base = static_cast<char*>(::operator new(bytes_at + bytes));
+
+  auto* fr = new (base) frame{};
+  auto* custom = reinterpret_cast<kv_view*>(base + custom_at);
+  auto* slots = reinterpret_cast<slot*>(base + slots_at);
+  char* out = base + bytes_at;
+  auto copy = [&out](std::string_view sv) noexcept {
+    if (sv.empty()) return std::string_view();
+    std::memcpy(out, sv.data(), sv.size());
+    std::string_view r(out, sv.size());
+    out += sv.size();
+    return r;
+  };
+
+  // Pass 2: fill it. Inherited custom fields keep their order; overrides replace them in
+  // place, new keys are appended, and an empty value removes the key.
+  bool any = false;
+  for (std::size_t i = 0; i < well_known_count; ++i) {
+    fr->well_known[i] = copy(known[i]);
+    any |= !known[i].empty();
+  }
+  std::uint32_t nc = 0;
+  for (std::uint32_t i = 0; i < p_custom; ++i) {
+    const kv_view* o = find_override(overrides, p->custom[i].key);
+    const std::string_view v = o ? o->value : p->custom[i].value;
+    if (!v.empty()) custom[nc++] = {copy(p->custom[i].key), copy(v)};
+  }
+  for (std::size_t j = 0; j < overrides.size(); ++j) {
+    const kv_view& kv = overrides[j];
+    if (find_override(overrides, kv.key) != &kv) continue;  // a later duplicate wins
+    bool inherited = false;
+    for (std::uint32_t i = 0; i < p_custom && !inherited; ++i) inherited = p->custom[i].key == kv.key;
+    if (!inherited && !kv.value.empty()) custom[nc++] = {copy(kv.key), copy(kv.value)};
+  }
+  std::uint32_t ns = 0;
+  bool placed = false;
+  for (std::uint32_t i = 0; i < p_slots; ++i) {
+    slot sl = p->slots[i];
+    if (s && sl.store == s->store) {
+      sl.box = s->box;
+      placed = true;
+    }
+    if (sl.box) slots[ns++] = sl;
+  }
+  if (s && !placed && s->box) slots[ns++] = *s;
+  for (std::uint32_t i = 0; i < ns; ++i) retain(slots[i].box);
+
+  fr->n_custom = nc;
+  fr->n_slots = ns;
+  fr->custom = custom;
+  fr->slots = slots;
+  if (!any && nc == 0 && ns == 0) {
+    fr->refs.store(1, std::memory_order_relaxed);
+    destroy_frame(fr);
+    return context();
+  }
+  fr->refs.store(1, std::memory_order_relaxed);
+  fr->id = g_next_frame_id.fetch_add(1, std::memory_order_relaxed);
+  return context::adopt(fr);
+}
+
+}  // namespace detail
+
+fields& fields::set(std::string_view key, std::string_view value) {
+  const int i = detail::well_known_index(key);
+  if (i >= 0) return known(static_cast<detail::well_known>(i), value);
+  custom_.push_back({key, value});
+  return *this;
+}
+
+std::string_view context::get(std::string_view key) const noexcept {
+  if (!f_) return {};
+  const int i = detail::well_known_index(key);
+  if (i >= 0) return f_->well_known[i];
+  for (std::uint32_t j = 0; j < f_->n_custom; ++j)
+    if (f_->custom[j].key == key) return f_->custom[j].value;
+  return {};
+}
+
+const context& current() noexcept {
+  return detail::g_disabled.load(std::memory_order_relaxed) ? detail::k_empty : detail::t_current;
+}
+
+void disable() noexcept {
+  detail::g_disabled.store(true, std::memory_order_relaxed);
+  detail::t_current = context();
+}
+
+}  // namespace v1
+}  // namespace ctxlog

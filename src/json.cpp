@@ -1,0 +1,124 @@
+// src/json.cpp — JSON string escaping and UTF-8 repair for every line the back-end writes.
+#include "ctxlog/detail/json.hpp"
+
+#include <array>
+#include <cstdint>
+
+#include "ctxlog/detail/frame.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+namespace detail {
+namespace {
+
+// 1 for bytes that cannot be copied as they are: control characters, '"', '\\', non-ASCII.
+constexpr std::array<std::uint8_t, 256> k_special = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return t;
+}();
+
+constexpr std::string_view k_replacement = "\xEF\xBF\xBD";  // U+FFFD
+
+void append_escape(line_buffer& out, unsigned char c) {
+  switch (c) {
+    case '"': append(out, "\\\""); return;
+    case '\\': append(out, "\\\\"); return;
+    case '\n': append(out, "\\n"); return;
+    case '\r': append(out, "\\r"); return;
+    case '\t': append(out, "\\t"); return;
+    case '\b': append(out, "\\b"); return;
+    case '\f': append(out, "\\f"); return;
+    default: {
+      constexpr char hex[] = "0123456789abcdef";
+      const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+      out.append(esc, esc + 6);
+    }
+  }
+}
+
+// Length of the well-formed UTF-8 sequence at s[i] (Unicode 15, table 3-7), or the
+// negated length of its maximal ill-formed subpart (at least 1).
+int utf8_sequence(std::string_view s, std::size_t i) noexcept {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  int need;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) need = 1;
+  else if (c == 0xE0) need = 2, lo = 0xA0;
+  else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) need = 2;
+  else if (c == 0xED) need = 2, hi = 0x9F;  // no encoded surrogates
+  else if (c == 0xF0) need = 3, lo = 0x90;
+  else if (c >= 0xF1 && c <= 0xF3) need = 3;
+  else if (c == 0xF4) need = 3, hi = 0x8F;
+  else return -1;
+  for (int k = 1; k <= need; ++k) {
+    if (i + k >= s.size()) return -k;
+    const unsigned char t = b(i + k);
+    if (t < lo || t > hi) return -k;
+    lo = 0x80, hi = 0xBF;
+  }
+  return need + 1;
+}
+
+}  // namespace
+
+void append_json_string(line_buffer& out, std::string_view s) {
+  out.push_back('"');
+  std::size_t i = 0, run = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!k_special[c]) {
+      ++i;
+      continue;
+    }
+    append(out, s.substr(run, i - run));
+    if (c < 0x80) {
+      append_escape(out, c);
+      ++i;
+    } else {
+      const int len = utf8_sequence(s, i);
+      if (len < 0) {
+        append(out, k_replacement);
+        i += static_cast<std::size_t>(-len);
+      } else {
+        // U+2028 and U+2029 are valid JSON but end lines in JavaScript: escape them.
+        if (len == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+            (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xA8)
+          append(out, static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029");
+        else
+          append(out, s.substr(i, static_cast<std::size_t>(len)));
+        i += static_cast<std::size_t>(len);
+      }
+    }
+    run = i;
+  }
+  append(out, s.substr(run, n - run));
+  out.push_back('"');
+}
+
+bool is_reserved_key(std::string_view key) noexcept {
+  constexpr std::string_view own[] = {"ts", "level", "logger", "msg", "thread", "file", "line"};
+  for (auto k : own)
+    if (k == key) return true;
+  for (auto k : well_known_names)
+    if (k == key) return true;
+  return false;
+}
+
+void append_json_key(line_buffer& out, std::string_view key) {
+  out.push_back(',');
+  if (is_reserved_key(key)) {
+    append(out, "\"_");
+    append(out, key);  // reserved names are plain ASCII
+    out.push_back('"');
+  } else {
+    append_json_string(out, key);
+  }
+  out.push_back(':');
+}
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace ctxlog

@@ -1,0 +1,46 @@
+// src/line_format.hpp — turns one record into one JSON line (back-end side).
+//
+// Owned by whichever thread drains records (the back-end thread, or the dispatch lock
+// holder in synchronous mode); not thread-safe. Caches the rendered date-time of the
+// current second and the rendered context fields of recently seen frames, so a line pays
+// for neither twice.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "ctxlog/detail/frame.hpp"
+#include "ctxlog/detail/json.hpp"
+#include "ctxlog/log.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+namespace detail {
+
+class line_formatter {
+ public:
+  // Appends the whole line for the record at rec (header then arguments) and its '\n'.
+  // ctx is the frame that was current at the call (nullptr: no context).
+  void format(const std::byte* rec, const frame* ctx, std::uint32_t thread, line_buffer& out);
+
+  // The context fields of f as JSON members, each with its leading comma.
+  static void render_context(const frame& f, std::string& out);
+
+ private:
+  void append_timestamp(std::uint64_t ns, line_buffer& out);
+  const std::string& context_json(const frame& f);
+
+  std::int64_t cached_second_ = -1;
+  char second_text_[20] = {};  // "YYYY-MM-DDTHH:MM:SS"
+  struct cached_context {
+    std::uint64_t id = 0;
+    std::string json;
+  };
+  std::array<cached_context, 64> contexts_{};
+  line_buffer message_;
+};
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace ctxlog

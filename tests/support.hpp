@@ -1,0 +1,70 @@
+// tests/support.hpp — a capturing sink and JSON helpers shared by the test suites.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ctxlog/config.hpp"
+#include "ctxlog/sink.hpp"
+
+namespace ctxlog_test {
+
+// Keeps every line it is given; can be told to fail or to be slow.
+class capture_sink final : public ctxlog::sink {
+ public:
+  explicit capture_sink(ctxlog::level min = ctxlog::level::trace) : sink(min) {}
+
+  void write(const ctxlog::log_line& line) override {
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
+    std::lock_guard lk(mu_);
+    ++writes_;
+    if (fail_) throw std::runtime_error("capture_sink told to fail");
+    lines_.emplace_back(line.json);
+  }
+  void flush() override {
+    std::lock_guard lk(mu_);
+    ++flushes_;
+  }
+
+  std::vector<std::string> lines() const {
+    std::lock_guard lk(mu_);
+    return lines_;
+  }
+  // Every line parsed; a line that is not exactly one JSON object and '\n' fails the test.
+  std::vector<nlohmann::json> parsed() const;
+  nlohmann::json last() const { return parsed().back(); }
+  std::size_t size() const {
+    std::lock_guard lk(mu_);
+    return lines_.size();
+  }
+  void clear() {
+    std::lock_guard lk(mu_);
+    lines_.clear();
+  }
+  void fail(bool f) {
+    std::lock_guard lk(mu_);
+    fail_ = f;
+  }
+  void delay(std::chrono::microseconds d) { delay_ = d; }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+  bool fail_ = false;
+  std::size_t writes_ = 0, flushes_ = 0;
+  std::chrono::microseconds delay_{0};
+};
+
+// Parses one line: must end in exactly one '\n' and hold one JSON object.
+nlohmann::json parse_line(const std::string& line);
+
+// Routes every logger to a fresh capture sink at level trace; returns the sink.
+std::shared_ptr<capture_sink> capture_all(ctxlog::level lvl = ctxlog::level::trace);
+
+}  // namespace ctxlog_test
