@@ -3,6 +3,7 @@
 // derive() builds a new immutable frame in one allocation (header, views, slots, bytes)
 // from a parent and a set of overrides. Frames are flat: a frame never points at its
 // parent, so a long-lived thread that keeps calling enter_with() does not grow a chain.
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -49,6 +50,24 @@ const kv_view* find_override(const std::vector<kv_view>& overrides, std::string_
 }  // namespace
 
 context& current_slot() noexcept { return t_current; }
+
+namespace {
+constinit thread_local unsigned t_managed_depth = 0;
+std::atomic<bool> g_loss_check{[] {
+  const char* e = std::getenv("CTXLOG_CHECK_CONTEXT_LOSS");
+  return e && *e && *e != '0';
+}()};
+}  // namespace
+
+managed_scope::managed_scope(const context& captured) noexcept : counted_(!captured.empty()) {
+  if (counted_) ++t_managed_depth;
+}
+managed_scope::~managed_scope() {
+  if (counted_) --t_managed_depth;
+}
+bool context_lost() noexcept {
+  return t_managed_depth > 0 && g_loss_check.load(std::memory_order_relaxed) && current_frame() == nullptr;
+}
 
 const frame* current_frame() noexcept {
   return g_disabled.load(std::memory_order_relaxed) ? nullptr : t_current.frame_ptr();
@@ -176,6 +195,9 @@ std::string_view context::get(std::string_view key) const noexcept {
 const context& current() noexcept {
   return detail::g_disabled.load(std::memory_order_relaxed) ? detail::k_empty : detail::t_current;
 }
+
+void set_context_loss_check(bool on) noexcept { detail::g_loss_check.store(on, std::memory_order_relaxed); }
+bool context_loss_check() noexcept { return detail::g_loss_check.load(std::memory_order_relaxed); }
 
 void disable() noexcept {
   detail::g_disabled.store(true, std::memory_order_relaxed);

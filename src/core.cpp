@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ctxlog/config.hpp"
@@ -102,7 +103,7 @@ class dispatcher {
     shut_down_ = false;
   }
 
-  void process(const std::byte* rec, const frame* ctx, std::uint32_t thread) {
+  void process(const std::byte* rec, const frame* ctx, bool context_lost, std::uint32_t thread) {
     std::lock_guard lk(mu_);
     if (shut_down_) {
       g_counters.dropped.fetch_add(1, std::memory_order_relaxed);
@@ -115,7 +116,15 @@ class dispatcher {
     record_header h;
     std::memcpy(&h, rec, sizeof h);
     line_.clear();
-    formatter_.format(rec, ctx, thread, line_);
+    if (context_lost && reported_lost_.insert(h.where).second) {
+      char msg[512];
+      const int n = std::snprintf(msg, sizeof msg,
+                                  "ctxlog: context lost: the log call at %.*s:%u ran with an empty context inside "
+                                  "work that captured one\n",
+                                  static_cast<int>(h.where->file.size()), h.where->file.data(), h.where->line);
+      if (n > 0) [[maybe_unused]] auto r = ::write(2, msg, static_cast<std::size_t>(std::min(n, 511)));
+    }
+    formatter_.format(rec, ctx, context_lost, thread, line_);
     const log_line line{h.where->severity, h.source->name(), std::string_view(line_.data(), line_.size())};
     auto route = routes_.find(h.source);
     for (const auto& s : route != routes_.end() ? route->second : default_sinks_) {
@@ -176,6 +185,7 @@ class dispatcher {
   std::mutex mu_;
   std::vector<sink_ptr> default_sinks_;
   std::unordered_map<const logger*, std::vector<sink_ptr>> routes_;
+  std::unordered_set<const site*> reported_lost_;
   line_formatter formatter_;
   line_buffer line_;
   bool configured_ = false;
@@ -210,7 +220,7 @@ void commit_record() noexcept {
   }
   t_in_dispatch = true;
   try {
-    the_dispatcher().process(t_record.data(), current_frame(), thread_id());
+    the_dispatcher().process(t_record.data(), current_frame(), context_lost(), thread_id());
   } catch (...) {
     g_counters.dropped.fetch_add(1, std::memory_order_relaxed);
   }

@@ -99,7 +99,7 @@ void append_json_string(line_buffer& out, std::string_view s) {
 }
 
 bool is_reserved_key(std::string_view key) noexcept {
-  constexpr std::string_view own[] = {"ts", "level", "logger", "msg", "thread", "file", "line"};
+  constexpr std::string_view own[] = {"ts", "level", "logger", "msg", "thread", "file", "line", "contextLost"};
   for (auto k : own)
     if (k == key) return true;
   for (auto k : well_known_names)

@@ -96,7 +96,8 @@ const std::string& line_formatter::context_json(const frame& f) {
   return c.json;
 }
 
-void line_formatter::format(const std::byte* rec, const frame* ctx, std::uint32_t thread, line_buffer& out) {
+void line_formatter::format(const std::byte* rec, const frame* ctx, bool context_lost, std::uint32_t thread,
+                            line_buffer& out) {
   record_header h;
   std::memcpy(&h, rec, sizeof h);
   const std::byte* args = rec + sizeof h;
@@ -118,6 +119,7 @@ void line_formatter::format(const std::byte* rec, const frame* ctx, std::uint32_
   }
   append_json_string(out, std::string_view(message_.data(), message_.size()));
   if (ctx) append(out, context_json(*ctx));
+  if (context_lost) append(out, ",\"contextLost\":true");
   append_kvs(args + h.message_args, args + h.args_size, out);
   fmt::format_to(std::back_inserter(out), ",\"thread\":{},\"file\":", thread);
   append_json_string(out, h.where->file);

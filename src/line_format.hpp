@@ -21,8 +21,9 @@ namespace detail {
 class line_formatter {
  public:
   // Appends the whole line for the record at rec (header then arguments) and its '\n'.
-  // ctx is the frame that was current at the call (nullptr: no context).
-  void format(const std::byte* rec, const frame* ctx, std::uint32_t thread, line_buffer& out);
+  // ctx is the frame that was current at the call (nullptr: no context); context_lost
+  // marks a call that the context-loss check flagged.
+  void format(const std::byte* rec, const frame* ctx, bool context_lost, std::uint32_t thread, line_buffer& out);
 
   // The context fields of f as JSON members, each with its leading comma.
   static void render_context(const frame& f, std::string& out);

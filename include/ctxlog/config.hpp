@@ -12,6 +12,7 @@
 //   });
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +22,17 @@
 
 namespace ctxlog {
 inline namespace v1 {
+
+// How records reach the sinks. async: the calling thread copies the record into its
+// own lock-free queue and a back-end thread formats and writes it. sync: the calling
+// thread formats and writes under a lock (tests, tiny programs).
+enum class dispatch_mode { async, sync };
+
+// What a full queue does to the calling thread in async mode.
+enum class overflow_policy {
+  block,  // wait for space: nothing is ever lost (the default)
+  drop,   // never wait: the record is counted as dropped, and a line says how many
+};
 
 struct logger_config {
   std::string name{};
@@ -32,6 +44,12 @@ struct config {
   std::vector<sink_ptr> sinks{};  // the default sinks; empty: one stdout sink
   level min_level = level::info;  // of the default logger and every logger not listed below
   std::vector<logger_config> loggers{};
+  dispatch_mode mode = dispatch_mode::async;
+  std::size_t queue_capacity = 1u << 20;  // bytes of each producer thread's queue (async)
+  overflow_policy overflow = overflow_policy::block;
+  // Write out queued records on SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL and
+  // std::terminate, then chain to the previous handler.
+  bool crash_handler = true;
 };
 
 // Replaces the configuration. Thread-safe; lines being written finish on the old sinks.

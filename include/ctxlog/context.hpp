@@ -237,6 +237,31 @@ inline void enter_with(context c) noexcept {
 // on any thread enables it again. Also drops the calling thread's context.
 void disable() noexcept;
 
+// ---- finding context loss ----
+// Opt-in debug aid (off by default; CTXLOG_CHECK_CONTEXT_LOSS=1 in the environment turns
+// it on at start-up). While on, a log call made with an empty context inside work that an
+// adapter (pool task, bound callable, coroutine, asio handler, ...) runs on behalf of a
+// non-empty captured context is marked "contextLost":true, and its file:line is reported
+// once on stderr: something between the hand-off and the log call dropped the context.
+void set_context_loss_check(bool on) noexcept;
+bool context_loss_check() noexcept;
+
+namespace detail {
+// Adapters put one of these around the work they run for a captured context.
+class managed_scope {
+ public:
+  explicit managed_scope(const context& captured) noexcept;
+  ~managed_scope();
+  managed_scope(const managed_scope&) = delete;
+  managed_scope& operator=(const managed_scope&) = delete;
+
+ private:
+  bool counted_;
+};
+// True when the calling thread runs managed work and its context is empty.
+bool context_lost() noexcept;
+}  // namespace detail
+
 // A callable that runs f in the context that was current when bind() was called, then
 // restores the caller's. Works with move-only callables; the result is as copyable as f.
 template <class F>
@@ -246,16 +271,19 @@ class bound_fn {
   template <class... A>
   decltype(auto) operator()(A&&... a) & {
     scope s(ctx_);
+    detail::managed_scope m(ctx_);
     return std::invoke(f_, std::forward<A>(a)...);
   }
   template <class... A>
   decltype(auto) operator()(A&&... a) const& {
     scope s(ctx_);
+    detail::managed_scope m(ctx_);
     return std::invoke(f_, std::forward<A>(a)...);
   }
   template <class... A>
   decltype(auto) operator()(A&&... a) && {
     scope s(ctx_);
+    detail::managed_scope m(ctx_);
     return std::invoke(std::move(f_), std::forward<A>(a)...);
   }
   const context& captured() const noexcept { return ctx_; }
@@ -280,6 +308,7 @@ class async_resource {
   template <class F, class... A>
   decltype(auto) run_in_scope(F&& fn, A&&... a) const {
     scope s(ctx_);
+    detail::managed_scope m(ctx_);
     return std::invoke(std::forward<F>(fn), std::forward<A>(a)...);
   }
   const context& captured() const noexcept { return ctx_; }
