@@ -1,0 +1,1 @@
+// src/pool.cpp — the context-carrying thread pool (issue 4; being written).
