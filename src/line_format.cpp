@@ -96,14 +96,26 @@ const std::string& line_formatter::context_json(const frame& f) {
   return c.json;
 }
 
-void line_formatter::format(const std::byte* rec, const frame* ctx, bool context_lost, std::uint32_t thread,
-                            line_buffer& out) {
+void line_formatter::format_notice(std::uint64_t ns, level severity, std::string_view msg, std::string_view key,
+                                   std::uint64_t value, std::uint32_t thread, line_buffer& out) {
+  append(out, "{\"ts\":");
+  append_timestamp(ns, out);
+  append(out, ",\"level\":\"");
+  append(out, to_string(severity));
+  append(out, "\",\"logger\":\"ctxlog\",\"msg\":");
+  append_json_string(out, msg);
+  append_json_key(out, key);
+  fmt::format_to(std::back_inserter(out), "{},\"thread\":{}}}\n", value, thread);
+}
+
+void line_formatter::format(const std::byte* rec, std::uint64_t ns, const frame* ctx, bool context_lost,
+                            std::uint32_t thread, line_buffer& out) {
   record_header h;
   std::memcpy(&h, rec, sizeof h);
   const std::byte* args = rec + sizeof h;
 
   append(out, "{\"ts\":");
-  append_timestamp(h.timestamp, out);
+  append_timestamp(ns, out);
   append(out, ",\"level\":\"");
   append(out, to_string(h.where->severity));
   append(out, "\",\"logger\":");

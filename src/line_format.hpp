@@ -21,9 +21,13 @@ namespace detail {
 class line_formatter {
  public:
   // Appends the whole line for the record at rec (header then arguments) and its '\n'.
-  // ctx is the frame that was current at the call (nullptr: no context); context_lost
-  // marks a call that the context-loss check flagged.
-  void format(const std::byte* rec, const frame* ctx, bool context_lost, std::uint32_t thread, line_buffer& out);
+  // ns is its wall-clock time; ctx the frame that was current at the call (nullptr: no
+  // context); context_lost marks a call that the context-loss check flagged.
+  void format(const std::byte* rec, std::uint64_t ns, const frame* ctx, bool context_lost, std::uint32_t thread,
+              line_buffer& out);
+  // A line from ctxlog itself: {"ts","level","logger":"ctxlog","msg",key:value,"thread"}.
+  void format_notice(std::uint64_t ns, level severity, std::string_view msg, std::string_view key,
+                     std::uint64_t value, std::uint32_t thread, line_buffer& out);
 
   // The context fields of f as JSON members, each with its leading comma.
   static void render_context(const frame& f, std::string& out);

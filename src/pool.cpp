@@ -1,1 +1,157 @@
-// src/pool.cpp — the context-carrying thread pool (issue 4; being written).
+// src/pool.cpp — the context-carrying thread pool and the adapters' debug reports.
+//
+// The pool is a plain mutex + condition-variable queue of type-erased jobs; each job
+// carries the context captured at submit and installs it itself (pool_job::run), so the
+// workers here know nothing about contexts.
+#include "ctxlog/pool.hpp"
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctxlog/log.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+
+namespace detail {
+
+namespace {
+std::string describe(const context& c) {
+  if (c.empty()) return "{}";
+  std::string s = "{";
+  for (std::size_t i = 0; i < well_known_count; ++i) {
+    const auto v = c.get(well_known_names[i]);
+    if (v.empty()) continue;
+    if (s.size() > 1) s += ", ";
+    s.append(well_known_names[i]).append("=").append(v);
+  }
+  for (const auto& kv : c.custom()) {
+    if (s.size() > 1) s += ", ";
+    s.append(kv.key).append("=").append(kv.value);
+  }
+  return s + "}";
+}
+}  // namespace
+
+void report_unrestored(const char* adapter, origin where, const context& installed, const context& found) noexcept {
+  static std::mutex mu;
+  static std::set<std::pair<std::string, unsigned>> seen;
+  try {
+    const std::string key = std::string(adapter) + "@" + (where.file ? where.file : "?");
+    std::lock_guard lk(mu);
+    if (!seen.insert({key, where.line}).second) return;
+    std::fprintf(stderr,
+                 "ctxlog: context not restored: work run by %s (handed off at %s:%u) started in context %s and "
+                 "returned in %s; it called enter_with() or left a scope open. The adapter restored the thread's "
+                 "context; without it, the next task on this thread would have inherited these fields.\n",
+                 adapter, where.file ? where.file : "an unknown site", where.line, describe(installed).c_str(),
+                 describe(found).c_str());
+  } catch (...) {
+  }
+}
+
+void report_task_exception(std::exception_ptr e, origin where) noexcept {
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& ex) {
+    LOG_ERROR_TO(get_logger("ctxlog"), "task posted at {}:{} threw: {}", where.file ? where.file : "?", where.line,
+                 ex.what());
+  } catch (...) {
+    LOG_ERROR_TO(get_logger("ctxlog"), "task posted at {}:{} threw a non-std exception", where.file ? where.file : "?",
+                 where.line);
+  }
+}
+
+}  // namespace detail
+
+struct thread_pool::state {
+  std::mutex mu;
+  std::condition_variable work_cv;  // a job was queued, or stopping
+  std::condition_variable idle_cv;  // the queue emptied and no job is running
+  std::deque<std::unique_ptr<detail::pool_job>> queue;
+  std::size_t running = 0;
+  bool stopping = false;
+  bool joined = false;
+  std::vector<std::thread> workers;
+
+  void work() {
+    for (;;) {
+      std::unique_ptr<detail::pool_job> job;
+      {
+        std::unique_lock lk(mu);
+        work_cv.wait(lk, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping and drained
+        job = std::move(queue.front());
+        queue.pop_front();
+        ++running;
+      }
+      job->run();
+      job.reset();
+      {
+        std::lock_guard lk(mu);
+        --running;
+        if (running == 0 && queue.empty()) idle_cv.notify_all();
+      }
+    }
+  }
+};
+
+thread_pool::thread_pool(std::size_t threads, context_policy policy) : policy_(policy), s_(std::make_unique<state>()) {
+  if (threads == 0) threads = 1;
+  s_->workers.reserve(threads);
+  try {
+    for (std::size_t i = 0; i < threads; ++i) s_->workers.emplace_back([st = s_.get()] { st->work(); });
+  } catch (...) {
+    shutdown(shutdown_policy::discard);
+    throw;
+  }
+}
+
+thread_pool::~thread_pool() { shutdown(shutdown_policy::drain); }
+
+void thread_pool::enqueue(std::unique_ptr<detail::pool_job> job) {
+  {
+    std::lock_guard lk(s_->mu);
+    if (s_->stopping) throw pool_stopped("ctxlog::thread_pool: submit after shutdown()");
+    s_->queue.push_back(std::move(job));
+  }
+  s_->work_cv.notify_one();
+}
+
+void thread_pool::wait_idle() {
+  std::unique_lock lk(s_->mu);
+  s_->idle_cv.wait(lk, [&] { return s_->queue.empty() && s_->running == 0; });
+}
+
+void thread_pool::shutdown(shutdown_policy p) {
+  std::deque<std::unique_ptr<detail::pool_job>> dropped;
+  {
+    std::lock_guard lk(s_->mu);
+    if (s_->joined) return;
+    s_->stopping = true;
+    if (p == shutdown_policy::discard) dropped.swap(s_->queue);
+  }
+  s_->work_cv.notify_all();
+  // Discarded jobs release their callables in their own contexts, outside the lock.
+  for (auto& j : dropped) {
+    j->discard();
+    j.reset();
+  }
+  for (auto& t : s_->workers)
+    if (t.joinable()) t.join();
+  std::lock_guard lk(s_->mu);
+  s_->joined = true;
+  s_->idle_cv.notify_all();
+}
+
+std::size_t thread_pool::size() const noexcept { return s_->workers.size(); }
+
+}  // namespace v1
+}  // namespace ctxlog

@@ -32,7 +32,9 @@ class capture_sink final : public ctxlog::sink {
     ++flushes_;
   }
 
+  // Flushes ctxlog first, so every line logged before the call is here.
   std::vector<std::string> lines() const {
+    ctxlog::flush();
     std::lock_guard lk(mu_);
     return lines_;
   }
@@ -40,6 +42,7 @@ class capture_sink final : public ctxlog::sink {
   std::vector<nlohmann::json> parsed() const;
   nlohmann::json last() const { return parsed().back(); }
   std::size_t size() const {
+    ctxlog::flush();
     std::lock_guard lk(mu_);
     return lines_.size();
   }

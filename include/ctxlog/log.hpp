@@ -87,16 +87,25 @@ struct record_header {
   const site* where;
   const logger* source;
   message_fn message;
-  std::uint64_t timestamp;  // ns since the Unix epoch
+  std::uint64_t timestamp;  // timestamp(): converted to wall-clock time by the back-end
   std::uint32_t args_size;  // bytes of encoded arguments after the header
   std::uint32_t message_args;  // bytes of those that are message arguments; kv() follow
 };
 
-// Reserves space for one record of n bytes (header included) on the calling thread.
+// Reserves space for one record of n bytes (header included) on the calling thread;
+// nullptr when the record was dropped (overflow policy drop; counted).
 std::byte* begin_record(std::size_t n);
 // Hands the record written at begin_record's pointer to the back-end.
 void commit_record() noexcept;
-std::uint64_t now_ns() noexcept;
+// The call site's clock: the TSC on x86 (converted to wall-clock time by the back-end,
+// see src/clock.hpp), else CLOCK_REALTIME nanoseconds.
+#if defined(__x86_64__) || defined(__i386__)
+inline constexpr bool timestamp_is_tsc = true;
+inline std::uint64_t timestamp() noexcept { return __builtin_ia32_rdtsc(); }
+#else
+inline constexpr bool timestamp_is_tsc = false;
+std::uint64_t timestamp() noexcept;
+#endif
 
 // Counts a record that could not be recorded (allocation failure, oversized record).
 void emit_failed() noexcept;
@@ -125,6 +134,7 @@ void write_record(const logger& l, const site& s, std::uint64_t ts, message_fn f
     return;
   }
   std::byte* p = begin_record(sizeof(record_header) + msg_size + kv_size);
+  if (!p) return;  // dropped (overflow policy drop) and counted
   const record_header h{&s, &l, fn, ts, static_cast<std::uint32_t>(msg_size + kv_size), static_cast<std::uint32_t>(msg_size)};
   std::memcpy(p, &h, sizeof h);
   p += sizeof h;
@@ -141,7 +151,7 @@ void emit(const logger& l, const site& s, const A&... args) noexcept {
   constexpr std::size_t nmsg = message_arg_count<A...>();
   using all_types = std::tuple<A...>;
   try {
-    const std::uint64_t ts = now_ns();
+    const std::uint64_t ts = timestamp();
     const auto all = std::forward_as_tuple(args...);
     [&]<std::size_t... M, std::size_t... K>(std::index_sequence<M...>, std::index_sequence<K...>) {
       const std::tuple<kv_value_t<std::tuple_element_t<nmsg + K, all_types>>...> kvs{std::get<nmsg + K>(all).value...};
