@@ -10,6 +10,7 @@
 // Sync mode, and any thread that can no longer use a queue (exiting, or the back-end
 // itself), formats and writes on the calling thread under the dispatch lock.
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -133,7 +134,8 @@ class backend {
     }
     capacity_.store(c.queue_capacity, std::memory_order_relaxed);
     overflow_.store(c.overflow, std::memory_order_relaxed);
-    if (c.crash_handler) install_crash_handlers();
+    backend_cpu_ = c.backend_cpu;
+    set_crash_handlers(c.crash_handler);
     mode_.store(c.mode, std::memory_order_release);
     if (c.mode == dispatch_mode::async) start_worker();
   }
@@ -296,6 +298,9 @@ class backend {
   }
 
   std::byte* drop(producer& p) noexcept {
+    // A frame entry reserved just before must still reach the back-end, which owns the
+    // reference it carries; everything reserved so far is complete, so publish it.
+    p.queue.publish();
     bump(p.issued);
     bump(p.dropped);
     t_pending = pending::none;
@@ -331,6 +336,12 @@ class backend {
     worker_running_ = true;
     worker_running_flag_.store(true, std::memory_order_release);
     worker_ = std::thread([this] { run(); });
+    if (backend_cpu_ >= 0 && backend_cpu_ < CPU_SETSIZE) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(backend_cpu_, &set);
+      ::pthread_setaffinity_np(worker_.native_handle(), sizeof set, &set);  // best effort
+    }
     static const bool registered = [] {
       std::atexit([] { the_backend().at_exit(); });
       return true;
@@ -492,7 +503,7 @@ class backend {
     t_in_dispatch = false;
   }
 
-  static void install_crash_handlers();
+  static void set_crash_handlers(bool on);
 
  public:
   static backend& the_backend() {
@@ -505,6 +516,7 @@ class backend {
   std::atomic<dispatch_mode> mode_{dispatch_mode::async};
   std::atomic<std::size_t> capacity_{1u << 20};
   std::atomic<overflow_policy> overflow_{overflow_policy::block};
+  int backend_cpu_ = -1;  // under control_mu_
 
   std::mutex control_mu_;  // configure / shutdown / start / stop
 
@@ -550,18 +562,30 @@ void on_terminate() {
   std::abort();
 }
 
-void backend::install_crash_handlers() {
-  static bool installed = false;  // under control_mu_
-  if (installed) return;
-  installed = true;
+// Installs the handlers (on) or takes them out again (off), restoring what was there
+// before, unless someone replaced ours meanwhile. Under control_mu_.
+void backend::set_crash_handlers(bool on) {
+  static bool installed = false;
+  if (on == installed) return;
+  installed = on;
   for (std::size_t i = 0; i < std::size(k_fatal_signals); ++i) {
-    struct sigaction sa {};
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    ::sigaction(k_fatal_signals[i], &sa, &g_previous[i]);
+    if (on) {
+      struct sigaction sa {};
+      sa.sa_handler = on_fatal_signal;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = SA_RESTART;
+      ::sigaction(k_fatal_signals[i], &sa, &g_previous[i]);
+    } else {
+      struct sigaction now {};
+      ::sigaction(k_fatal_signals[i], nullptr, &now);
+      if (now.sa_handler == on_fatal_signal) ::sigaction(k_fatal_signals[i], &g_previous[i], nullptr);
+    }
   }
-  g_previous_terminate = std::set_terminate(on_terminate);
+  if (on) {
+    g_previous_terminate = std::set_terminate(on_terminate);
+  } else if (std::get_terminate() == on_terminate) {
+    std::set_terminate(g_previous_terminate);
+  }
 }
 
 [[maybe_unused]] const bool g_fork_handlers = [] {
