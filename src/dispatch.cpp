@@ -32,7 +32,6 @@ void dispatch::install(std::vector<sink_ptr> defaults, std::unordered_map<const 
   flush_sinks(true);
   defaults_ = std::move(defaults);
   routes_ = std::move(routes);
-  dirty_.clear();
   configured_ = true;
   closed_ = false;
 }
@@ -41,7 +40,6 @@ void dispatch::close() {
   flush_sinks(true);
   defaults_.clear();
   routes_.clear();
-  dirty_.clear();
   closed_ = true;
 }
 
@@ -50,7 +48,7 @@ void dispatch::deliver(const std::vector<sink_ptr>& sinks, const log_line& line)
     if (line.severity < s->min_level()) continue;
     try {
       s->write(line);
-      dirty_.insert(s.get());
+      wrote_ = true;
     } catch (const std::exception& e) {
       sink_failed(e.what());
     } catch (...) {
@@ -66,7 +64,7 @@ void dispatch::write(const std::byte* rec, const frame* ctx, bool context_lost, 
   if (context_lost) report_lost(*h.where);
   line_.clear();
   formatter_.format(rec, clock_.to_ns(h.timestamp), ctx, context_lost, thread, line_);
-  auto route = routes_.find(h.source);
+  auto route = routes_.empty() ? routes_.end() : routes_.find(h.source);
   deliver(route != routes_.end() ? route->second : defaults_,
           {h.where->severity, h.source->name(), std::string_view(line_.data(), line_.size())});
   written.fetch_add(1, std::memory_order_relaxed);
@@ -90,14 +88,11 @@ void dispatch::flush_sinks(bool force) {
       sink_failed("unknown exception");
     }
   };
-  if (force) {
-    for (const auto& s : defaults_) flush_one(s.get());
-    for (const auto& [l, ss] : routes_)
-      for (const auto& s : ss) flush_one(s.get());
-  } else {
-    for (sink* s : dirty_) flush_one(s);
-  }
-  dirty_.clear();
+  if (!force && !wrote_) return;
+  wrote_ = false;
+  for (const auto& s : defaults_) flush_one(s.get());
+  for (const auto& [l, ss] : routes_)
+    for (const auto& s : ss) flush_one(s.get());
 }
 
 void dispatch::sink_failed(const char* what) noexcept {

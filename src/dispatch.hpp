@@ -34,7 +34,7 @@ class dispatch {
   void write(const std::byte* rec, const frame* ctx, bool context_lost, std::uint32_t thread);
   // Writes a notice line from ctxlog itself ("N records dropped") to the default sinks.
   void notice(level severity, std::string_view msg, std::string_view key, std::uint64_t value, std::uint32_t thread);
-  // Flushes every sink that was written since the last flush (all of them if forced).
+  // Flushes the sinks if any line was written since the last flush (or if forced).
   void flush_sinks(bool force = false);
 
   std::atomic<std::uint64_t> written{0};
@@ -49,7 +49,7 @@ class dispatch {
   std::mutex mu_;
   std::vector<sink_ptr> defaults_;
   std::unordered_map<const logger*, std::vector<sink_ptr>> routes_;
-  std::unordered_set<sink*> dirty_;
+  bool wrote_ = false;  // a line went to a sink since the last flush_sinks()
   std::unordered_set<const site*> reported_lost_;
   line_formatter formatter_;
   wall_clock clock_;

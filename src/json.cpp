@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 #include "ctxlog/detail/frame.hpp"
 
@@ -61,18 +62,51 @@ int utf8_sequence(std::string_view s, std::size_t i) noexcept {
   return need + 1;
 }
 
+// True when one of the 8 bytes in w needs attention: < 0x20, '"', '\\' or >= 0x80.
+// (SWAR: the classic "has a zero byte" test applied to w ^ '"', w ^ '\\' and w - 0x20.)
+constexpr bool word_has_special(std::uint64_t w) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  const auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+  const std::uint64_t below_space = (w - 0x20 * ones) & ~w & highs;
+  return (w & highs) | below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'));
+}
+
+// The index of the first byte of s that cannot be copied as it is (s.size() if none).
+std::size_t plain_prefix(std::string_view s) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  for (; i + 8 <= n; i += 8) {  // 8 bytes at a time
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (word_has_special(w)) break;
+  }
+  while (i < n && !k_special[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
 }  // namespace
 
 void append_json_string(line_buffer& out, std::string_view s) {
+  std::size_t i = plain_prefix(s);
+  const std::size_t at = out.size();
+  if (i == s.size()) {  // the common case: nothing to escape, one copy
+    out.try_resize(at + s.size() + 2);
+    char* p = out.data() + at;
+    p[0] = '"';
+    if (!s.empty()) std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    return;
+  }
   out.push_back('"');
-  std::size_t i = 0, run = 0;
+  append(out, s.substr(0, i));
   const std::size_t n = s.size();
+  std::size_t run = i;
   while (i < n) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (!k_special[c]) {
-      ++i;
+    if (const std::size_t skip = plain_prefix(s.substr(i)); skip > 0) {
+      i += skip;
       continue;
     }
+    const auto c = static_cast<unsigned char>(s[i]);
     append(out, s.substr(run, i - run));
     if (c < 0x80) {
       append_escape(out, c);

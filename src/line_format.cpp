@@ -24,17 +24,23 @@ void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) noexcept 
   y = static_cast<int>(yoe + era * 400 + (m <= 2));
 }
 
+template <class Int>
+void append_int(line_buffer& out, Int v) {
+  const fmt::format_int f(v);
+  out.append(f.data(), f.data() + f.size());
+}
+
 void append_kvs(const std::byte* p, const std::byte* end, line_buffer& out) {
   while (p < end) {
     const auto key = decode<std::string_view>(p);
     append_json_key(out, key);
     const auto tag = static_cast<kv_tag>(*p++);
     switch (tag) {
-      case kv_tag::i64: fmt::format_to(std::back_inserter(out), "{}", decode<std::int64_t>(p)); break;
-      case kv_tag::u64: fmt::format_to(std::back_inserter(out), "{}", decode<std::uint64_t>(p)); break;
+      case kv_tag::i64: append_int(out, decode<std::int64_t>(p)); break;
+      case kv_tag::u64: append_int(out, decode<std::uint64_t>(p)); break;
       case kv_tag::f64: {
         const double v = decode<double>(p);
-        if (std::isfinite(v)) fmt::format_to(std::back_inserter(out), "{}", v);
+        if (std::isfinite(v)) fmt::format_to(fmt::appender(out), "{}", v);
         else append(out, std::isnan(v) ? "\"NaN\"" : v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         break;
       }
@@ -96,6 +102,30 @@ const std::string& line_formatter::context_json(const frame& f) {
   return c.json;
 }
 
+const line_formatter::cached_site& line_formatter::site_json(const site* where, const logger* source) {
+  // Call sites and loggers live for the whole program, so their addresses are keys.
+  cached_site& c = sites_[(reinterpret_cast<std::uintptr_t>(where) / alignof(site)) % sites_.size()];
+  if (c.where != where || c.source != source) {
+    line_buffer b;
+    append(b, ",\"level\":\"");
+    append(b, to_string(where->severity));
+    append(b, "\",\"logger\":");
+    append_json_string(b, source->name());
+    append(b, ",\"msg\":");
+    c.head.assign(b.data(), b.size());
+    b.clear();
+    append(b, ",\"file\":");
+    append_json_string(b, where->file);
+    append(b, ",\"line\":");
+    append_int(b, where->line);
+    append(b, "}\n");
+    c.tail.assign(b.data(), b.size());
+    c.where = where;
+    c.source = source;
+  }
+  return c;
+}
+
 void line_formatter::format_notice(std::uint64_t ns, level severity, std::string_view msg, std::string_view key,
                                    std::uint64_t value, std::uint32_t thread, line_buffer& out) {
   append(out, "{\"ts\":");
@@ -105,7 +135,10 @@ void line_formatter::format_notice(std::uint64_t ns, level severity, std::string
   append(out, "\",\"logger\":\"ctxlog\",\"msg\":");
   append_json_string(out, msg);
   append_json_key(out, key);
-  fmt::format_to(std::back_inserter(out), "{},\"thread\":{}}}\n", value, thread);
+  append_int(out, value);
+  append(out, ",\"thread\":");
+  append_int(out, thread);
+  append(out, "}\n");
 }
 
 void line_formatter::format(const std::byte* rec, std::uint64_t ns, const frame* ctx, bool context_lost,
@@ -114,28 +147,25 @@ void line_formatter::format(const std::byte* rec, std::uint64_t ns, const frame*
   std::memcpy(&h, rec, sizeof h);
   const std::byte* args = rec + sizeof h;
 
+  const cached_site& site = site_json(h.where, h.source);
   append(out, "{\"ts\":");
   append_timestamp(ns, out);
-  append(out, ",\"level\":\"");
-  append(out, to_string(h.where->severity));
-  append(out, "\",\"logger\":");
-  append_json_string(out, h.source->name());
-  append(out, ",\"msg\":");
+  append(out, site.head);
   message_.clear();
   try {
     const std::byte* p = args;
     h.message(p, h.where->format, message_);
   } catch (const std::exception& e) {
     message_.clear();
-    fmt::format_to(std::back_inserter(message_), "[ctxlog: formatting failed: {}] {}", e.what(), h.where->format);
+    fmt::format_to(fmt::appender(message_), "[ctxlog: formatting failed: {}] {}", e.what(), h.where->format);
   }
   append_json_string(out, std::string_view(message_.data(), message_.size()));
   if (ctx) append(out, context_json(*ctx));
   if (context_lost) append(out, ",\"contextLost\":true");
   append_kvs(args + h.message_args, args + h.args_size, out);
-  fmt::format_to(std::back_inserter(out), ",\"thread\":{},\"file\":", thread);
-  append_json_string(out, h.where->file);
-  fmt::format_to(std::back_inserter(out), ",\"line\":{}}}\n", h.where->line);
+  append(out, ",\"thread\":");
+  append_int(out, thread);
+  append(out, site.tail);
 }
 
 }  // namespace detail

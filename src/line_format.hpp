@@ -35,6 +35,13 @@ class line_formatter {
  private:
   void append_timestamp(std::uint64_t ns, line_buffer& out);
   const std::string& context_json(const frame& f);
+  struct cached_site {
+    const site* where = nullptr;
+    const logger* source = nullptr;
+    std::string head;  // ,"level":"info","logger":"orders","msg":
+    std::string tail;  // ,"file":"orders.cpp","line":42}\n
+  };
+  const cached_site& site_json(const site* where, const logger* source);
 
   std::int64_t cached_second_ = -1;
   char second_text_[20] = {};  // "YYYY-MM-DDTHH:MM:SS"
@@ -43,6 +50,7 @@ class line_formatter {
     std::string json;
   };
   std::array<cached_context, 64> contexts_{};
+  std::array<cached_site, 256> sites_{};
   line_buffer message_;
 };
 

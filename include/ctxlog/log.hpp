@@ -163,13 +163,13 @@ void emit(const logger& l, const site& s, const A&... args) noexcept {
         // A type only its own formatter understands: format the message here, now.
         fmt::memory_buffer buf;
         try {
-          fmt::vformat_to(std::back_inserter(buf), s.format, fmt::make_format_args(eager_view(std::get<M>(all))...));
+          fmt::vformat_to(fmt::appender(buf), s.format, fmt::make_format_args(eager_view(std::get<M>(all))...));
         } catch (const std::exception& e) {
           buf.clear();
-          fmt::format_to(std::back_inserter(buf), "[ctxlog: formatting failed: {}] {}", e.what(), s.format);
+          fmt::format_to(fmt::appender(buf), "[ctxlog: formatting failed: {}] {}", e.what(), s.format);
         } catch (...) {
           buf.clear();
-          fmt::format_to(std::back_inserter(buf), "[ctxlog: formatting failed] {}", s.format);
+          fmt::format_to(fmt::appender(buf), "[ctxlog: formatting failed] {}", s.format);
         }
         write_record(l, s, ts, &copy_preformatted, std::tuple{std::string_view(buf.data(), buf.size())}, keys, kvs);
       }

@@ -173,13 +173,13 @@ struct kv_value {
     } else if constexpr (kind_of<T>() == arg_kind::c_string || kind_of<T>() == arg_kind::string) str = view_of(v);
     else {
       try {
-        fmt::format_to(std::back_inserter(buf), "{}", v);
+        fmt::format_to(fmt::appender(buf), "{}", v);
       } catch (const std::exception& e) {
         buf.clear();
-        fmt::format_to(std::back_inserter(buf), "[ctxlog: formatting failed: {}]", e.what());
+        fmt::format_to(fmt::appender(buf), "[ctxlog: formatting failed: {}]", e.what());
       } catch (...) {
         buf.clear();
-        fmt::format_to(std::back_inserter(buf), "[ctxlog: formatting failed]");
+        fmt::format_to(fmt::appender(buf), "[ctxlog: formatting failed]");
       }
       str = std::string_view(buf.data(), buf.size());
     }
@@ -221,7 +221,7 @@ template <class... Stored>
 void format_stored(const std::byte*& p, std::string_view fmt, fmt::memory_buffer& out) {
   // Braced initialisation evaluates left to right: arguments decode in order.
   std::tuple<Stored...> args{decode<Stored>(p)...};
-  std::apply([&](const auto&... a) { fmt::vformat_to(std::back_inserter(out), fmt, fmt::make_format_args(a...)); },
+  std::apply([&](const auto&... a) { fmt::vformat_to(fmt::appender(out), fmt, fmt::make_format_args(a...)); },
              args);
 }
 
