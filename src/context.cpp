@@ -24,6 +24,53 @@ std::atomic<bool> g_disabled{false};
 namespace {
 
 std::atomic<std::uint64_t> g_next_frame_id{1};
+
+// Frame ids come from per-thread blocks, so making a frame takes no locked instruction.
+constexpr std::uint64_t k_id_block = 1 << 16;
+constinit thread_local std::uint64_t t_next_id = 0, t_id_end = 0;
+std::uint64_t next_frame_id() noexcept {
+  if (t_next_id == t_id_end) {
+    t_next_id = g_next_frame_id.fetch_add(k_id_block, std::memory_order_relaxed);
+    t_id_end = t_next_id + k_id_block;
+  }
+  return t_next_id++;
+}
+
+// Most frames fit a block of the standard size; each thread keeps one freed block to
+// reuse, so a run() in a loop does not go to malloc at all.
+constexpr std::size_t k_standard_block = 512;
+// Plain (trivially destructible) thread_locals stay usable during thread exit, whatever
+// the order other thread_locals (t_current among them) are destroyed in.
+constinit thread_local void* t_spare = nullptr;
+constinit thread_local bool t_spare_closed = false;
+struct spare_reaper {
+  ~spare_reaper() {
+    ::operator delete(t_spare);
+    t_spare = nullptr;
+    t_spare_closed = true;
+  }
+};
+thread_local spare_reaper t_spare_reaper;
+
+void* allocate_block(std::size_t n, std::uint32_t& block) {
+  if (n > k_standard_block) {
+    block = static_cast<std::uint32_t>(n);
+    return ::operator new(n);
+  }
+  block = 0;
+  if (void* b = std::exchange(t_spare, nullptr)) return b;
+  return ::operator new(k_standard_block);
+}
+
+void free_block(void* p, std::uint32_t block) noexcept {
+  if (block == 0 && !t_spare && !t_spare_closed) {
+    (void)&t_spare_reaper;  // registers the reaper that frees the spare at thread exit
+    t_spare = p;
+    return;
+  }
+  ::operator delete(p);
+}
+
 std::atomic<std::uint32_t> g_next_store_id{1};
 
 // constinit: no dynamic initialisation, so the slot is usable from any static
@@ -84,8 +131,9 @@ const value_box* find_slot(const frame* f, std::uint32_t store) noexcept {
 
 void destroy_frame(frame* f) noexcept {
   for (std::uint32_t i = 0; i < f->n_slots; ++i) release(f->slots[i].box);
+  const std::uint32_t block = f->block;
   f->~frame();
-  ::operator delete(static_cast<void*>(f));
+  free_block(f, block);
 }
 
 context derive(const context& parent, const fields* f, const slot* s) {
@@ -99,26 +147,32 @@ context derive(const context& parent, const fields* f, const slot* s) {
   const std::uint32_t p_slots = p ? p->n_slots : 0;
 
   // Pass 1: what the new frame holds, and an upper bound of its size.
-  std::string_view known[well_known_count];
-  std::size_t bytes = 0;
+  std::size_t inherited = 0, added = 0;
   for (std::size_t i = 0; i < well_known_count; ++i) {
-    known[i] = (mask >> i) & 1u ? fields_access::known(*f, i) : p ? p->well_known[i] : std::string_view();
-    bytes += known[i].size();
+    if ((mask >> i) & 1u) added += fields_access::known(*f, i).size();
+    else if (p) inherited += p->well_known[i].size();
   }
-  for (std::uint32_t i = 0; i < p_custom; ++i) bytes += p->custom[i].key.size() + p->custom[i].value.size();
-  for (const auto& kv : overrides) bytes += kv.key.size() + kv.value.size();
+  for (std::uint32_t i = 0; i < p_custom; ++i) inherited += p->custom[i].key.size() + p->custom[i].value.size();
+  for (const auto& kv : overrides) added += kv.key.size() + kv.value.size();
+  // Inherited bytes are copied in one piece (views re-based) unless the parent's bytes
+  // hold much that is dead (overridden fields): then field by field, which compacts.
+  const bool bulk = p && p->n_bytes <= 2 * inherited + 128;
+  const std::size_t bytes = (bulk ? p->n_bytes : inherited) + added;
   const std::size_t max_custom = p_custom + overrides.size();
   const std::size_t max_slots = p_slots + (s ? 1 : 0);
 
   const std::size_t custom_at = align_up(sizeof(frame), alignof(kv_view));
   const std::size_t slots_at = align_up(custom_at + max_custom * sizeof(kv_view), alignof(slot));
   const std::size_t bytes_at = slots_at + max_slots * sizeof(slot);
-  char* const base = static_cast<char*>(::operator new(bytes_at + bytes));
+  std::uint32_t block = 0;
+  char* const base = static_cast<char*>(allocate_block(bytes_at + bytes, block));
 
   auto* fr = new (base) frame{};
+  fr->block = block;
   auto* custom = reinterpret_cast<kv_view*>(base + custom_at);
   auto* slots = reinterpret_cast<slot*>(base + slots_at);
-  char* out = base + bytes_at;
+  char* const area = base + bytes_at;
+  char* out = area;
   auto copy = [&out](std::string_view sv) noexcept {
     if (sv.empty()) return std::string_view();
     std::memcpy(out, sv.data(), sv.size());
@@ -126,19 +180,28 @@ context derive(const context& parent, const fields* f, const slot* s) {
     out += sv.size();
     return r;
   };
+  if (bulk) {
+    std::memcpy(out, p->bytes, p->n_bytes);
+    out += p->n_bytes;
+  }
+  auto inherit = [&](std::string_view sv) noexcept {
+    if (!bulk || sv.empty()) return copy(sv);
+    return std::string_view(area + (sv.data() - p->bytes), sv.size());
+  };
 
   // Pass 2: fill it. Inherited custom fields keep their order; overrides replace them in
   // place, new keys are appended, and an empty value removes the key.
   bool any = false;
   for (std::size_t i = 0; i < well_known_count; ++i) {
-    fr->well_known[i] = copy(known[i]);
-    any |= !known[i].empty();
+    fr->well_known[i] = (mask >> i) & 1u ? copy(fields_access::known(*f, i)) : p ? inherit(p->well_known[i])
+                                                                                : std::string_view();
+    any |= !fr->well_known[i].empty();
   }
   std::uint32_t nc = 0;
   for (std::uint32_t i = 0; i < p_custom; ++i) {
     const kv_view* o = find_override(overrides, p->custom[i].key);
-    const std::string_view v = o ? o->value : p->custom[i].value;
-    if (!v.empty()) custom[nc++] = {copy(p->custom[i].key), copy(v)};
+    if (o && o->value.empty()) continue;
+    custom[nc++] = {inherit(p->custom[i].key), o ? copy(o->value) : inherit(p->custom[i].value)};
   }
   for (std::size_t j = 0; j < overrides.size(); ++j) {
     const kv_view& kv = overrides[j];
@@ -160,17 +223,18 @@ context derive(const context& parent, const fields* f, const slot* s) {
   if (s && !placed && s->box) slots[ns++] = *s;
   for (std::uint32_t i = 0; i < ns; ++i) retain(slots[i].box);
 
+  fr->bytes = area;
+  fr->n_bytes = static_cast<std::uint32_t>(out - area);
   fr->n_custom = nc;
   fr->n_slots = ns;
   fr->custom = custom;
   fr->slots = slots;
   if (!any && nc == 0 && ns == 0) {
-    fr->refs.store(1, std::memory_order_relaxed);
     destroy_frame(fr);
     return context();
   }
   fr->refs.store(1, std::memory_order_relaxed);
-  fr->id = g_next_frame_id.fetch_add(1, std::memory_order_relaxed);
+  fr->id = next_frame_id();
   return context::adopt(fr);
 }
 

@@ -51,10 +51,13 @@ struct frame {
   std::atomic<std::uint32_t> refs;
   std::uint32_t n_custom;
   std::uint32_t n_slots;
-  std::uint64_t id;  // unique for the life of the process; 0 is never used
+  std::uint32_t block;  // bytes allocated for the frame (0: a block of the standard size)
+  std::uint64_t id;     // unique for the life of the process; 0 is never used
   std::string_view well_known[well_known_count];
   const kv_view* custom;
   const slot* slots;
+  const char* bytes;      // the bytes every view of this frame points into
+  std::uint32_t n_bytes;  // their count
 };
 
 inline void retain(const frame* f) noexcept {
@@ -66,11 +69,18 @@ inline void retain(const frame* f) noexcept {
 void destroy_frame(frame* f) noexcept;
 
 inline void release(const frame* f) noexcept {
+  auto& refs = const_cast<frame*>(f)->refs;
+  // The only reference is ours: no other thread can hold one, so none can take one
+  // either, and no locked decrement is needed. acquire pairs with the release half of
+  // the decrements other threads made before (their reads happen-before the free).
+  if (refs.load(std::memory_order_acquire) == 1) {
+    destroy_frame(const_cast<frame*>(f));
+    return;
+  }
   // acq_rel: the release half orders this thread's reads of the frame before the
   // decrement; the acquire half makes every other thread's reads happen-before the free
   // done by whoever drops the last reference.
-  if (const_cast<frame*>(f)->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
-    destroy_frame(const_cast<frame*>(f));
+  if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_frame(const_cast<frame*>(f));
 }
 
 inline void retain(value_box* b) noexcept { b->refs.fetch_add(1, std::memory_order_relaxed); }
