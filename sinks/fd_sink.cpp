@@ -4,11 +4,11 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <system_error>
+
+#include "sigpipe_guard.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -17,37 +17,8 @@ namespace {
 
 constexpr std::size_t k_flush_at = 64 * 1024;
 
-// Blocks SIGPIPE on this thread for its lifetime and discards a SIGPIPE that a failed
-// write raised meanwhile, so EPIPE comes back as an error instead of killing the process.
-class sigpipe_guard {
- public:
-  sigpipe_guard() noexcept {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~sigpipe_guard() {
-    if (got_epipe_ && !was_pending_) {
-      const timespec zero{};
-      while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  void saw_epipe() noexcept { got_epipe_ = true; }
-
- private:
-  sigset_t pipe_, old_;
-  bool was_pending_ = false;
-  bool got_epipe_ = false;
-};
-
 void write_all(int fd, const char* p, std::size_t n) {
-  sigpipe_guard guard;
+  detail::sigpipe_guard guard;
   int waits = 0;
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
@@ -84,7 +55,7 @@ fd_sink::~fd_sink() {
 
 void fd_sink::write(const log_line& line) {
   buffer_.append(line.json);
-  if (buffer_.size() >= k_flush_at) flush();
+  if (buffer_.size() >= k_flush_at) fd_sink::flush();  // not virtual: derived sinks hook flush()
 }
 
 void fd_sink::flush() {
@@ -99,7 +70,7 @@ void fd_sink::flush() {
 
 void fd_sink::replace_fd(int fd, ownership own) {
   try {
-    flush();
+    fd_sink::flush();
   } catch (...) {
     if (own_ == ownership::owned) ::close(fd_);
     fd_ = fd;

@@ -381,12 +381,17 @@ class backend {
       const bool crash = crash_requested_.load(std::memory_order_acquire);
       const std::size_t n = drain_all();
       if (crash) crash_done_.store(true, std::memory_order_release);
+      if (ticket > flush_done_snapshot_) {  // flush() promises every sink flushed, written to or not
+        auto lk = dispatch_.lock();
+        dispatch_.flush_sinks(true);
+      }
       {
         std::unique_lock lk(wake_mu_);
         if (ticket > flush_done_) {
           flush_done_ = ticket;
           done_cv_.notify_all();
         }
+        flush_done_snapshot_ = flush_done_;
         if (stopping && n == 0) return;
         // Idle: poll every 0.5 ms at first, every 5 ms after a while. Producers never
         // signal (no system call on the hot path); flush() and stop do.
@@ -530,6 +535,7 @@ class backend {
   std::mutex wake_mu_;
   std::condition_variable wake_cv_, done_cv_;
   std::uint64_t flush_requested_ = 0, flush_done_ = 0;
+  std::uint64_t flush_done_snapshot_ = 0;  // back-end thread only: flush_done_ as last seen
   bool stop_requested_ = false;
   bool worker_running_ = false;
   std::atomic<bool> worker_running_flag_{false};  // worker_running_, readable without the lock

@@ -46,9 +46,9 @@ void dispatch::close() {
 void dispatch::deliver(const std::vector<sink_ptr>& sinks, const log_line& line) {
   for (const auto& s : sinks) {
     if (line.severity < s->min_level()) continue;
+    wrote_ = true;  // also when write() throws: it may have buffered the line first
     try {
       s->write(line);
-      wrote_ = true;
     } catch (const std::exception& e) {
       sink_failed(e.what());
     } catch (...) {

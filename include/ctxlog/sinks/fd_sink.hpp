@@ -25,7 +25,8 @@ class fd_sink : public sink {
   void flush() override;
 
  protected:
-  // Flushes, then makes the sink write to fd (closing the old one if owned).
+  // Flushes, then makes the sink write to fd (closing the old one if owned). When the
+  // flush fails the switch still happens, then the error is thrown.
   void replace_fd(int fd, ownership own);
 
  private:
