@@ -100,18 +100,15 @@ context& current_slot() noexcept { return t_current; }
 
 namespace {
 constinit thread_local unsigned t_managed_depth = 0;
+}  // namespace
+
 std::atomic<bool> g_loss_check{[] {
   const char* e = std::getenv("CTXLOG_CHECK_CONTEXT_LOSS");
   return e && *e && *e != '0';
 }()};
-}  // namespace
 
-managed_scope::managed_scope(const context& captured) noexcept : counted_(!captured.empty()) {
-  if (counted_) ++t_managed_depth;
-}
-managed_scope::~managed_scope() {
-  if (counted_) --t_managed_depth;
-}
+void enter_managed() noexcept { ++t_managed_depth; }
+void leave_managed() noexcept { --t_managed_depth; }
 bool context_lost() noexcept {
   return t_managed_depth > 0 && g_loss_check.load(std::memory_order_relaxed) && current_frame() == nullptr;
 }

@@ -248,10 +248,20 @@ bool context_loss_check() noexcept;
 
 namespace detail {
 // Adapters put one of these around the work they run for a captured context.
+// Counts only while the check is on (one relaxed load otherwise), so adapters and bound
+// calls pay nothing for the debug aid when it is off.
+extern std::atomic<bool> g_loss_check;
+void enter_managed() noexcept;
+void leave_managed() noexcept;
 class managed_scope {
  public:
-  explicit managed_scope(const context& captured) noexcept;
-  ~managed_scope();
+  explicit managed_scope(const context& captured) noexcept
+      : counted_(!captured.empty() && g_loss_check.load(std::memory_order_relaxed)) {
+    if (counted_) enter_managed();
+  }
+  ~managed_scope() {
+    if (counted_) leave_managed();
+  }
   managed_scope(const managed_scope&) = delete;
   managed_scope& operator=(const managed_scope&) = delete;
 

@@ -1,0 +1,26 @@
+// libFuzzer target for the trace-context parsers (clang only; `ninja fuzz_trace`, then
+// ./tests/propagation/fuzz_trace -max_total_time=60). Each parser is checked against a
+// simple property: whatever it accepts, ctxlog formats back into something it accepts
+// again with the same meaning.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "ctxlog/trace.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view in(reinterpret_cast<const char*>(data), size);
+
+  if (auto tp = ctxlog::parse_traceparent(in)) {
+    const auto again = ctxlog::parse_traceparent(ctxlog::format_traceparent(tp->trace_id, tp->parent_id, tp->flags));
+    if (!again || again->trace_id != tp->trace_id || again->parent_id != tp->parent_id || again->flags != tp->flags)
+      std::abort();
+  }
+  if (auto b = ctxlog::parse_baggage(in)) {
+    const auto again = ctxlog::parse_baggage(ctxlog::format_baggage(*b));
+    if (!again || *again != *b) std::abort();
+  }
+  (void)ctxlog::parse_tracestate(in);
+  (void)ctxlog::valid_request_id(in);
+  return 0;
+}
