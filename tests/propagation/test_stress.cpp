@@ -25,16 +25,7 @@
 // (blocked_range, partitioner state, the body copy) as a race. Those reports are
 // suppressed for stacks through TBB; the context code those stacks run is covered without
 // TBB by the pool, coroutine and asio suites.
-#if defined(__SANITIZE_THREAD__)
-#define CTXLOG_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CTXLOG_TEST_TSAN 1
-#endif
-#endif
-#ifdef CTXLOG_TEST_TSAN
-extern "C" const char* __tsan_default_suppressions() { return "race:tbb::detail::\nrace:libtbb.so\n"; }
-#endif
+#include "tbb_tsan.hpp"
 
 namespace {
 constexpr int requests = 10'000;
