@@ -164,7 +164,7 @@ context derive(const context& parent, const fields* f, const slot* s) {
   std::uint32_t block = 0;
   char* const base = static_cast<char*>(allocate_block(bytes_at + bytes, block));
 
-  auto* fr = new (base) frame{};
+  auto* fr = new (base) frame;  // not frame{}: every member is set below
   fr->block = block;
   auto* custom = reinterpret_cast<kv_view*>(base + custom_at);
   auto* slots = reinterpret_cast<slot*>(base + slots_at);
