@@ -1,6 +1,7 @@
 // tests/sinks/sink_files.hpp — temp directories and line readers for the sink suites.
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,6 +9,9 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include "ctxlog/config.hpp"
+#include "ctxlog/sinks/null.hpp"
 
 namespace ctxlog_test {
 
@@ -33,6 +37,17 @@ class temp_dir {
  private:
   std::filesystem::path path_;
 };
+
+// True when a SIGPIPE is pending on this thread (a sink must never leave one behind).
+inline bool sigpipe_pending() {
+  sigset_t pending;
+  sigemptyset(&pending);
+  sigpending(&pending);
+  return sigismember(&pending, SIGPIPE) == 1;
+}
+
+// Replaces the configured sinks with a null sink, so the test's sinks are released.
+inline void release_sinks() { ctxlog::configure({.sinks = {ctxlog::sinks::null_sink()}}); }
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

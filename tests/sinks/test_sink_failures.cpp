@@ -19,6 +19,8 @@
 namespace {
 
 using ctxlog_test::capture_sink;
+using ctxlog_test::release_sinks;
+using ctxlog_test::sigpipe_pending;
 using ctxlog_test::temp_dir;
 
 // Throws from flush() only, as a sink whose buffered bytes cannot be written would.
@@ -27,15 +29,6 @@ class flush_fails_sink final : public ctxlog::sink {
   void write(const ctxlog::log_line&) override {}
   void flush() override { throw std::runtime_error("flush_fails_sink told to fail"); }
 };
-
-bool sigpipe_pending() {
-  sigset_t pending;
-  sigemptyset(&pending);
-  sigpending(&pending);
-  return sigismember(&pending, SIGPIPE) == 1;
-}
-
-void release_sinks() { ctxlog::configure({.sinks = {ctxlog::sinks::null_sink()}}); }
 
 }  // namespace
 

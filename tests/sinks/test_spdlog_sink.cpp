@@ -27,6 +27,8 @@ namespace {
 
 using ctxlog_test::parse_line;
 using ctxlog_test::read_lines;
+using ctxlog_test::release_sinks;
+using ctxlog_test::sigpipe_pending;
 using ctxlog_test::temp_dir;
 
 // A spdlog sink that keeps what spdlog gives its sinks.
@@ -60,15 +62,6 @@ std::vector<int> ids_in_dir(const temp_dir& dir, const std::string& stem) {
   std::sort(ids.begin(), ids.end());
   return ids;
 }
-
-bool sigpipe_pending() {
-  sigset_t pending;
-  sigemptyset(&pending);
-  sigpending(&pending);
-  return sigismember(&pending, SIGPIPE) == 1;
-}
-
-void release_sinks() { ctxlog::configure({.sinks = {ctxlog::sinks::null_sink()}}); }
 
 }  // namespace
 
