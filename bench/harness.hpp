@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -24,6 +25,16 @@
 #endif
 
 namespace bench {
+
+// The request every benchmark logs for: ctxlog finds the IDs in the context, spdlog gets
+// them as arguments.
+struct request {
+  std::string request_id = "r-7f3a9c2e";
+  std::string tenant_id = "acme-corp";
+  std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  std::string span_id = "00f067aa0ba902b7";
+  std::string customer = "customer-4711";
+};
 
 // Keeps the compiler from deleting the computation of v (Google Benchmark's trick: small
 // trivially copyable values may stay in a register, anything else goes through memory).

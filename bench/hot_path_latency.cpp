@@ -36,15 +36,7 @@ struct settings {
   double pause_ns = 3000;       // spin after each call: the back-end needs ~1 us per line
 };
 
-// The request the calls are made for: ctxlog finds the IDs in the context, spdlog gets
-// them as arguments.
-struct request {
-  std::string request_id = "r-7f3a9c2e";
-  std::string tenant_id = "acme-corp";
-  std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-  std::string span_id = "00f067aa0ba902b7";
-  std::string customer = "customer-4711";
-};
+using bench::request;
 
 enum class variant { in_context, no_context, disabled };
 enum class library { ctxlog, spdlog };

@@ -35,13 +35,7 @@ namespace {
 enum class library { ctxlog, spdlog };
 const char* name_of(library l) { return l == library::ctxlog ? "ctxlog" : "spdlog"; }
 
-struct request {
-  std::string request_id = "r-7f3a9c2e";
-  std::string tenant_id = "acme-corp";
-  std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-  std::string span_id = "00f067aa0ba902b7";
-  std::string customer = "customer-4711";
-};
+using bench::request;
 
 // What a child reports through its pipe.
 struct child_result {
