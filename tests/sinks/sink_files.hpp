@@ -10,8 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "ctxlog/config.hpp"
+#include "ctxlog/log.hpp"
 #include "ctxlog/sinks/null.hpp"
+#include "support.hpp"
 
 namespace ctxlog_test {
 
@@ -48,6 +52,19 @@ inline bool sigpipe_pending() {
 
 // Replaces the configured sinks with a null sink, so the test's sinks are released.
 inline void release_sinks() { ctxlog::configure({.sinks = {ctxlog::sinks::null_sink()}}); }
+
+// Logs 50 lines to `failing` and a healthy capture sink side by side: the failures are
+// counted as sink errors and the healthy sink still gets every line.
+inline void check_failing_beside_healthy(ctxlog::sink_ptr failing) {
+  auto healthy = std::make_shared<capture_sink>();
+  ctxlog::configure({.sinks = {std::move(failing), healthy}});
+  const auto before = ctxlog::get_stats().sink_errors;
+  for (int i = 0; i < 50; ++i) LOG_INFO("lost {}", i);
+  ctxlog::flush();
+  CHECK(ctxlog::get_stats().sink_errors > before);
+  CHECK(healthy->size() == 50);
+  release_sinks();
+}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

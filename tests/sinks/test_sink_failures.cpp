@@ -19,6 +19,7 @@
 namespace {
 
 using ctxlog_test::capture_sink;
+using ctxlog_test::check_failing_beside_healthy;
 using ctxlog_test::release_sinks;
 using ctxlog_test::sigpipe_pending;
 using ctxlog_test::temp_dir;
@@ -85,15 +86,7 @@ TEST_SUITE("sink failures") {
     // Through a symlink: a rotation renames the link, never the device node.
     const auto path = dir.file("full.log");
     std::filesystem::create_symlink("/dev/full", path);
-    auto healthy = std::make_shared<capture_sink>();
-    auto full = ctxlog::sinks::rotating_file(path, {.max_size = 1 << 30, .max_backups = 2});
-    ctxlog::configure({.sinks = {full, healthy}});
-    const auto before = ctxlog::get_stats().sink_errors;
-    for (int i = 0; i < 50; ++i) LOG_INFO("lost {}", i);
-    ctxlog::flush();
-    CHECK(ctxlog::get_stats().sink_errors > before);
-    CHECK(healthy->size() == 50);
-    release_sinks();
+    check_failing_beside_healthy(ctxlog::sinks::rotating_file(path, {.max_size = 1 << 30, .max_backups = 2}));
   }
 
   TEST_CASE("a closed pipe behind the rotating sink is a sink error, not a SIGPIPE death") {

@@ -25,6 +25,7 @@
 
 namespace {
 
+using ctxlog_test::check_failing_beside_healthy;
 using ctxlog_test::parse_line;
 using ctxlog_test::read_lines;
 using ctxlog_test::release_sinks;
@@ -178,15 +179,7 @@ TEST_SUITE("spdlog sink") {
 
   TEST_CASE("a full disk (/dev/full) behind a spdlog sink is counted as sink errors, never a crash") {
     if (!std::filesystem::exists("/dev/full")) return;
-    auto full = std::make_shared<spdlog::sinks::basic_file_sink_mt>("/dev/full");
-    auto healthy = std::make_shared<ctxlog_test::capture_sink>();
-    ctxlog::configure({.sinks = {ctxlog::sinks::to_spdlog(full), healthy}});
-    const auto before = ctxlog::get_stats().sink_errors;
-    for (int i = 0; i < 50; ++i) LOG_INFO("lost {}", i);
-    ctxlog::flush();
-    CHECK(ctxlog::get_stats().sink_errors > before);
-    CHECK(healthy->size() == 50);
-    release_sinks();
+    check_failing_beside_healthy(ctxlog::sinks::to_spdlog(std::make_shared<spdlog::sinks::basic_file_sink_mt>("/dev/full")));
   }
 
   TEST_CASE("a closed pipe behind a spdlog sink is a sink error, not a SIGPIPE death") {
