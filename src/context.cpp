@@ -73,9 +73,25 @@ void free_block(void* p, std::uint32_t block) noexcept {
 
 std::atomic<std::uint32_t> g_next_store_id{1};
 
-// constinit: no dynamic initialisation, so the slot is usable from any static
-// initialiser and needs no first-use guard beyond the destructor registration.
-constinit thread_local context t_current;
+// The thread's current context. Its holder has a destructor (it releases the frame when
+// the thread exits), so each access to it goes through the compiler's first-use guard,
+// which registers that destructor; t_slot, a plain pointer set on the first access, lets
+// every later access skip the guard: current_slot() is then two instructions.
+// constinit: no dynamic initialisation, so the slot is usable from any static initialiser.
+struct current_holder {
+  thread_context t;
+  ~current_holder() { reinstate(t, {}); }  // leaves an empty context for later readers
+};
+constinit thread_local current_holder t_current;
+}  // namespace
+
+constinit thread_local thread_context* t_slot = nullptr;
+[[gnu::noinline]] thread_context& first_slot() noexcept {
+  t_slot = &t_current.t;
+  return *t_slot;
+}
+
+namespace {
 const context k_empty;
 
 constexpr std::size_t align_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
@@ -96,7 +112,32 @@ const kv_view* find_override(const std::vector<kv_view>& overrides, std::string_
 
 }  // namespace
 
-context& current_slot() noexcept { return t_current; }
+#if defined(__clang__) || !defined(__GNUC__)
+thread_context& current_slot() noexcept {
+  if (thread_context* s = t_slot) [[likely]]
+    return *s;
+  return first_slot();
+}
+#endif
+
+bool borrowed_here(const frame* f) noexcept {
+  for (const borrow_scope* b = current_slot().top; b; b = b->outer_)
+    if (b->f_ == f) return true;
+  return false;
+}
+
+void release_lent(frame* f) noexcept {
+  // Is a call on this thread borrowing f (the holder is being destroyed from inside its
+  // own call)? Then the outermost such call, which ends last, takes over the reference.
+  borrow_scope* outermost = nullptr;
+  for (borrow_scope* b = current_slot().top; b; b = b->outer_)
+    if (b->f_ == f) outermost = b;
+  if (outermost && !outermost->owns_) {
+    outermost->owns_ = true;
+    return;
+  }
+  release(f);
+}
 
 namespace {
 constinit thread_local unsigned t_managed_depth = 0;
@@ -114,7 +155,7 @@ bool context_lost() noexcept {
 }
 
 const frame* current_frame() noexcept {
-  return g_disabled.load(std::memory_order_relaxed) ? nullptr : t_current.frame_ptr();
+  return g_disabled.load(std::memory_order_relaxed) ? nullptr : current_slot().ctx.frame_ptr();
 }
 
 std::uint32_t new_store_id() noexcept { return g_next_store_id.fetch_add(1, std::memory_order_relaxed); }
@@ -254,7 +295,7 @@ std::string_view context::get(std::string_view key) const noexcept {
 }
 
 const context& current() noexcept {
-  return detail::g_disabled.load(std::memory_order_relaxed) ? detail::k_empty : detail::t_current;
+  return detail::g_disabled.load(std::memory_order_relaxed) ? detail::k_empty : detail::current_slot().ctx;
 }
 
 void set_context_loss_check(bool on) noexcept { detail::g_loss_check.store(on, std::memory_order_relaxed); }
@@ -262,7 +303,7 @@ bool context_loss_check() noexcept { return detail::g_loss_check.load(std::memor
 
 void disable() noexcept {
   detail::g_disabled.store(true, std::memory_order_relaxed);
-  detail::t_current = context();
+  detail::reinstate(detail::current_slot(), {});
 }
 
 }  // namespace v1

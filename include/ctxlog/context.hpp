@@ -29,6 +29,7 @@ inline namespace v1 {
 
 namespace detail {
 struct fields_access;
+struct slot_access;
 }
 
 // The fields to add to (or override in) the current context: an argument builder.
@@ -88,6 +89,7 @@ class context {
     std::swap(f_, o.f_);
     return *this;
   }
+  friend void swap(context& a, context& b) noexcept { std::swap(a.f_, b.f_); }
   ~context() {
     if (f_) detail::release(f_);
   }
@@ -131,6 +133,7 @@ class context {
   }
 
  private:
+  friend struct detail::slot_access;
   std::string_view known(detail::well_known w) const noexcept {
     return f_ ? f_->well_known[static_cast<unsigned>(w)] : std::string_view();
   }
@@ -138,11 +141,75 @@ class context {
 };
 
 namespace detail {
-// The calling thread's current-context slot. Out of line on purpose: every read of the
-// thread_local goes through a real call, so no compiler can keep a thread's slot address
-// across a coroutine suspension and read another thread's slot after resumption (clang
-// has done so: llvm-project issue 47179).
-context& current_slot() noexcept;
+class borrow_scope;
+
+// The calling thread's context state.
+//
+// Borrowing: while a bound_fn, async_resource or adapter task runs, the thread's context
+// is the frame its callable holds, installed *without* a reference count increment (the
+// callable is alive for the whole call), so a bound call costs no atomic operation and
+// many threads calling callables bound to one frame do not contend on its count. `lent`
+// says the slot's frame is such a borrowed one (not owned: never released from the
+// slot). Everything that replaces the slot's frame goes through install()/reinstate(),
+// which carry that flag, so a scope or coroutine entered inside a bound call and
+// enter_with()/disable() there keep the counts exact.
+struct thread_context {
+  context ctx;                  // what current() returns
+  bool lent = false;            // ctx's frame is borrowed, not owned
+  borrow_scope* top = nullptr;  // the innermost borrowing call on this thread
+};
+
+// The calling thread's state.
+//
+// With clang it is out of line on purpose: clang optimises a coroutine before splitting
+// it at its suspension points, and has kept a thread_local's address across a
+// co_await, then used the first thread's slot after resuming on another one
+// (llvm-project issue 47179); behind a real call every read is fresh. g++ lowers a
+// coroutine into its resume function before optimising, so no value can cross a
+// suspension unless it lives in the coroutine frame; there the read is inline: one
+// %fs-relative load (tests/propagation/test_coro.cpp checks both compilers).
+// t_slot points at the thread's state once the thread has used it (it is a plain
+// pointer so that reading it needs no first-use guard); first_slot() sets it.
+thread_context& first_slot() noexcept;
+#if defined(__clang__) || !defined(__GNUC__)
+thread_context& current_slot() noexcept;
+#else
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local thread_context* t_slot;
+inline thread_context& current_slot() noexcept {
+  if (thread_context* s = t_slot) [[likely]]
+    return *s;
+  return first_slot();
+}
+#endif
+
+struct slot_access {
+  static frame* take(context& c) noexcept { return std::exchange(c.f_, nullptr); }
+  static void put(context& c, frame* f) noexcept { c.f_ = f; }
+  static frame* peek(const context& c) noexcept { return c.f_; }
+};
+
+// A context taken out of the slot, with its ownership flag; goes back with reinstate().
+struct saved_context {
+  frame* f = nullptr;
+  bool lent = false;
+};
+// Puts f in the slot (lent: borrowed, else the slot takes over a reference) and returns
+// what was there.
+inline saved_context install(thread_context& t, frame* f, bool lent) noexcept {
+  const saved_context prev{slot_access::peek(t.ctx), t.lent};
+  slot_access::put(t.ctx, f);
+  t.lent = lent;
+  return prev;
+}
+// Puts prev back and drops the frame that was there (releasing it when owned). The
+// release comes last, so destructors it runs (storage<T> values) see prev installed.
+inline void reinstate(thread_context& t, saved_context prev) noexcept {
+  frame* const now = slot_access::peek(t.ctx);
+  const bool owned = !t.lent;
+  slot_access::put(t.ctx, prev.f);
+  t.lent = prev.lent;
+  if (now && owned) release(now);
+}
 // The frame that a log call on this thread must carry (nullptr when empty or disabled).
 const frame* current_frame() noexcept;
 extern std::atomic<bool> g_disabled;
@@ -176,16 +243,83 @@ inline context snapshot() noexcept { return current(); }
 class scope {
  public:
   explicit scope(const fields& f) : scope(detail::derive(current(), &f, nullptr)) {}
-  explicit scope(context c) noexcept : prev_(std::exchange(detail::current_slot(), std::move(c))) {
+  explicit scope(context c) noexcept
+      : prev_(detail::install(detail::current_slot(), detail::slot_access::take(c), false)) {
     detail::reenable();
   }
-  ~scope() { detail::current_slot() = std::move(prev_); }
+  ~scope() { detail::reinstate(detail::current_slot(), prev_); }
   scope(const scope&) = delete;
   scope& operator=(const scope&) = delete;
 
  private:
-  context prev_;
+  detail::saved_context prev_;
 };
+
+namespace detail {
+// Installs a context that the caller guarantees outlives the scope, without touching
+// its reference count (see thread_context). For lent_context holders and adapter jobs.
+// The open borrow scopes of a thread form a list (top, outer_), so that a holder
+// destroyed during its own call can find the scope that borrowed its frame.
+class borrow_scope {
+ public:
+  explicit borrow_scope(const context& c) noexcept : f_(slot_access::peek(c)) {
+    thread_context& t = current_slot();
+    prev_ = install(t, f_, true);
+    outer_ = t.top;
+    t.top = this;
+    reenable();
+  }
+  ~borrow_scope() {
+    thread_context& t = current_slot();
+    reinstate(t, prev_);
+    t.top = outer_;
+    if (owns_) [[unlikely]]
+      release(f_);
+  }
+  borrow_scope(const borrow_scope&) = delete;
+  borrow_scope& operator=(const borrow_scope&) = delete;
+
+ private:
+  friend void release_lent(frame* f) noexcept;
+  friend bool borrowed_here(const frame* f) noexcept;
+  frame* const f_;
+  saved_context prev_;
+  borrow_scope* outer_;
+  bool owns_ = false;  // took over the reference of a holder destroyed during the call
+};
+
+// The context of a callable that lends it to the thread when called (bound_fn,
+// async_resource, carried). Should the holder be destroyed or reassigned *during* one of
+// its own calls (a std::function that resets itself), its frame is still the thread's
+// current one: the borrowing call then takes over the holder's reference and releases it
+// when it returns. A holder moved during such a call keeps a reference too (the move is
+// a copy then), so a callable that moves itself to a queue another thread drains is safe.
+void release_lent(frame* f) noexcept;
+bool borrowed_here(const frame* f) noexcept;
+class lent_context {
+ public:
+  lent_context() noexcept = default;
+  explicit lent_context(context c) noexcept : c_(std::move(c)) {}
+  lent_context(const lent_context&) noexcept = default;
+  lent_context(lent_context&& o) noexcept {
+    if (!o.c_.empty()) {
+      if (borrowed_here(o.c_.frame_ptr())) c_ = o.c_;
+      else c_ = std::move(o.c_);
+    }
+  }
+  lent_context& operator=(lent_context o) noexcept {
+    swap(c_, o.c_);
+    return *this;
+  }
+  ~lent_context() {
+    if (frame* f = slot_access::take(c_)) release_lent(f);
+  }
+  const context& get() const noexcept { return c_; }
+
+ private:
+  context c_;
+};
+}  // namespace detail
 
 inline context context::with(const fields& f) const { return detail::derive(*this, &f, nullptr); }
 
@@ -222,15 +356,11 @@ decltype(auto) exit(F&& fn) {
 // unrelated work afterwards (a pool worker, an event loop) the fields leak into that work
 // unless something restores the context; ctxlog's own adapters do, per task. Prefer
 // run()/scope, and use this only at the top of a thread or task you own.
-inline void enter_with(const fields& f) {
-  auto next = detail::derive(current(), &f, nullptr);
-  detail::current_slot() = std::move(next);
-  detail::reenable();
-}
 inline void enter_with(context c) noexcept {
-  detail::current_slot() = std::move(c);
+  detail::reinstate(detail::current_slot(), {detail::slot_access::take(c), false});
   detail::reenable();
 }
+inline void enter_with(const fields& f) { enter_with(detail::derive(current(), &f, nullptr)); }
 
 // Process-wide switch, like AsyncLocalStorage.disable(): from now on current() is empty
 // and log lines carry no context on every thread, until the next run()/scope/enter_with
@@ -274,32 +404,34 @@ bool context_lost() noexcept;
 
 // A callable that runs f in the context that was current when bind() was called, then
 // restores the caller's. Works with move-only callables; the result is as copyable as f.
+// A call borrows the captured context (no reference count traffic; see
+// detail::thread_context): it costs two thread-local accesses.
 template <class F>
 class bound_fn {
  public:
   bound_fn(context c, F f) : ctx_(std::move(c)), f_(std::move(f)) {}
   template <class... A>
   decltype(auto) operator()(A&&... a) & {
-    scope s(ctx_);
-    detail::managed_scope m(ctx_);
+    detail::borrow_scope s(ctx_.get());
+    detail::managed_scope m(ctx_.get());
     return std::invoke(f_, std::forward<A>(a)...);
   }
   template <class... A>
   decltype(auto) operator()(A&&... a) const& {
-    scope s(ctx_);
-    detail::managed_scope m(ctx_);
+    detail::borrow_scope s(ctx_.get());
+    detail::managed_scope m(ctx_.get());
     return std::invoke(f_, std::forward<A>(a)...);
   }
   template <class... A>
   decltype(auto) operator()(A&&... a) && {
-    scope s(ctx_);
-    detail::managed_scope m(ctx_);
+    detail::borrow_scope s(ctx_.get());
+    detail::managed_scope m(ctx_.get());
     return std::invoke(std::move(f_), std::forward<A>(a)...);
   }
-  const context& captured() const noexcept { return ctx_; }
+  const context& captured() const noexcept { return ctx_.get(); }
 
  private:
-  context ctx_;
+  detail::lent_context ctx_;
   F f_;
 };
 
@@ -317,14 +449,14 @@ class async_resource {
   explicit async_resource(context c) noexcept : ctx_(std::move(c)) {}
   template <class F, class... A>
   decltype(auto) run_in_scope(F&& fn, A&&... a) const {
-    scope s(ctx_);
-    detail::managed_scope m(ctx_);
+    detail::borrow_scope s(ctx_.get());
+    detail::managed_scope m(ctx_.get());
     return std::invoke(std::forward<F>(fn), std::forward<A>(a)...);
   }
-  const context& captured() const noexcept { return ctx_; }
+  const context& captured() const noexcept { return ctx_.get(); }
 
  private:
-  context ctx_;
+  detail::lent_context ctx_;
 };
 
 // Thrown by storage<T>::require() when no value is in scope and there is no default.

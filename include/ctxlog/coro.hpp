@@ -50,45 +50,60 @@ inline constexpr bool runs_no_user_code_v<std::suspend_never> = true;
 // The context bookkeeping of one task coroutine. One member, other_, holds whichever
 // context is not in the thread's slot:
 //   running:   the slot holds the coroutine's context; other_ holds the context the
-//              resuming thread had, to put back at the next suspension;
-//   suspended: other_ holds the coroutine's context.
+//              resuming thread had (with its ownership flag, other_lent_: the resumer
+//              may be inside a bound call), to put back at the next suspension;
+//   suspended: other_ holds the coroutine's context (always owned).
 // Entering and leaving are then one swap each, with no reference-count traffic.
 class promise_base {
  public:
   // A task starts in its creator's context. Whether to mark the thread as running
   // managed work (the context-loss check) is decided once, here.
   promise_base() noexcept : other_(snapshot()), track_(context_loss_check()) {}
+  promise_base(const promise_base&) = delete;
+  promise_base& operator=(const promise_base&) = delete;
+  ~promise_base() {
+    if (other_lent_) slot_access::take(other_);  // not ours to release (not reached normally)
+  }
 
   // On (re)entry, on the thread that resumes the coroutine.
   void enter() noexcept {
-    context& slot = current_slot();
-    std::swap(slot, other_);
-    if (track_) managed_.emplace(slot);
+    thread_context& t = current_slot();
+    swap(t.ctx, other_);
+    std::swap(t.lent, other_lent_);
+    if (track_) managed_.emplace(t.ctx);
     reenable();
   }
   // At a suspension: keeps the coroutine's context and hands back the resumer's. With
   // copy, the coroutine's context stays installed (and other_ gets a copy) until the
-  // caller restores the returned resumer context.
-  context leave(bool copy) noexcept {
+  // caller reinstates the returned resumer context.
+  saved_context leave(bool copy) noexcept {
     if (track_) managed_.reset();
-    context& slot = current_slot();
+    thread_context& t = current_slot();
     if (copy) {
-      context resumer = std::move(other_);
-      other_ = slot;
+      const saved_context resumer{slot_access::take(other_), other_lent_};
+      other_ = t.ctx;  // a counted copy, whatever the slot's flag says
+      other_lent_ = false;
       return resumer;
     }
-    std::swap(slot, other_);
-    return context();
+    if (t.lent) [[unlikely]] {  // a borrowed frame must not outlive its call here
+      if (!t.ctx.empty()) retain(t.ctx.frame_ptr());
+      t.lent = false;
+    }
+    swap(t.ctx, other_);
+    std::swap(t.lent, other_lent_);
+    return {};
   }
   // The awaiter's await_suspend threw after leave(true): the coroutine keeps running here.
-  void abort_leave(context resumer) noexcept {
-    other_ = std::move(resumer);
-    if (track_) managed_.emplace(current_slot());
+  void abort_leave(saved_context resumer) noexcept {
+    if (frame* copy = slot_access::take(other_)) release(copy);
+    slot_access::put(other_, resumer.f);
+    other_lent_ = resumer.lent;
+    if (track_) managed_.emplace(current_slot().ctx);
   }
   // At the final suspension: the coroutine's context is dropped.
   void finish() noexcept {
     if (track_) managed_.reset();
-    current_slot() = std::move(other_);
+    reinstate(current_slot(), {slot_access::take(other_), std::exchange(other_lent_, false)});
   }
   // The coroutine's context while suspended (its creator's before the first resume).
   const context& suspended_context() const noexcept { return other_; }
@@ -97,6 +112,7 @@ class promise_base {
 
  private:
   context other_;
+  bool other_lent_ = false;
   bool track_;
   std::optional<managed_scope> managed_;
 };
@@ -119,18 +135,18 @@ class context_awaiter {
     suspended_ = true;
     // From the moment aw_.await_suspend starts, h may be resumed (and even destroyed) on
     // another thread: touch only locals and this thread's slot after it returns.
-    context resumer = p_->leave(copy);
+    const saved_context resumer = p_->leave(copy);
     try {
       if constexpr (std::is_void_v<R>) {
         aw_.await_suspend(h);
-        if (copy) current_slot() = std::move(resumer);
+        if (copy) reinstate(current_slot(), resumer);
       } else {
         R r = aw_.await_suspend(h);
-        if (copy) current_slot() = std::move(resumer);
+        if (copy) reinstate(current_slot(), resumer);
         return r;
       }
     } catch (...) {
-      if (copy) p_->abort_leave(std::move(resumer));
+      if (copy) p_->abort_leave(resumer);
       else p_->enter();
       suspended_ = false;
       throw;

@@ -42,17 +42,16 @@ void report_unrestored(const char* adapter, origin where, const context& install
 // captured context, marks the thread as running managed work (for the "contextLost"
 // flag), and on exit (also during unwinding) checks and restores the previous context.
 // The captured context must outlive the guard.
+// The captured context is borrowed (see thread_context): it must outlive the guard.
 class adapter_scope {
  public:
   adapter_scope(const context& captured, const char* adapter, origin where) noexcept
-      : installed_(captured), adapter_(adapter), where_(where), prev_(std::exchange(current_slot(), captured)),
-        managed_(captured) {
-    reenable();
-  }
+      : installed_(captured), adapter_(adapter), where_(where), borrow_(captured), managed_(captured) {}
   ~adapter_scope() {
-    context& now = current_slot();  // one call: no TLS address is kept beyond this body
-    if (now != installed_ && context_loss_check()) report_unrestored(adapter_, where_, installed_, now);
-    now = std::move(prev_);
+    if (context_loss_check()) {
+      const context& now = current_slot().ctx;
+      if (now != installed_) report_unrestored(adapter_, where_, installed_, now);
+    }
   }
   adapter_scope(const adapter_scope&) = delete;
   adapter_scope& operator=(const adapter_scope&) = delete;
@@ -61,7 +60,7 @@ class adapter_scope {
   const context& installed_;
   const char* adapter_;
   origin where_;
-  context prev_;
+  borrow_scope borrow_;
   managed_scope managed_;
 };
 
@@ -78,25 +77,25 @@ class carried {
   template <class... A>
     requires std::is_invocable_v<F&, A...>
   decltype(auto) operator()(A&&... a) & {
-    adapter_scope s(ctx_, adapter_, where_);
+    adapter_scope s(ctx_.get(), adapter_, where_);
     return std::invoke(f_, std::forward<A>(a)...);
   }
   template <class... A>
     requires std::is_invocable_v<const F&, A...>
   decltype(auto) operator()(A&&... a) const& {
-    adapter_scope s(ctx_, adapter_, where_);
+    adapter_scope s(ctx_.get(), adapter_, where_);
     return std::invoke(f_, std::forward<A>(a)...);
   }
   template <class... A>
     requires std::is_invocable_v<F, A...>
   decltype(auto) operator()(A&&... a) && {
-    adapter_scope s(ctx_, adapter_, where_);
+    adapter_scope s(ctx_.get(), adapter_, where_);
     return std::invoke(std::move(f_), std::forward<A>(a)...);
   }
-  const context& captured() const noexcept { return ctx_; }
+  const context& captured() const noexcept { return ctx_.get(); }
 
  private:
-  context ctx_;
+  lent_context ctx_;  // borrowed by each call
   F f_;
   const char* adapter_;
   origin where_;

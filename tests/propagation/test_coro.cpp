@@ -139,6 +139,40 @@ TEST_SUITE("task") {
     CHECK(ctxlog::exit([&] { return pool.submit([] { return ctxlog::current().empty(); }).get(); }));
   }
 
+  TEST_CASE("inline slot reads in a coroutine body are fresh after a resume on another thread") {
+    // With g++ the slot is read inline (no call): bound calls and the task's own
+    // save/restore are inlined into the coroutine body. Were the slot's address kept
+    // across the co_await, the calls after it would install into the first thread's
+    // slot, and the second thread would not see them.
+    ctxlog::thread_pool pool{1};
+    auto bound = ctxlog::run(req("bound"), [] { return ctxlog::bind([] { return rid() + "@" + std::to_string(os_thread_id()); }); });
+    auto body = [&]() -> ctxlog::task<std::vector<std::string>> {
+      std::vector<std::string> seen;
+      const auto here = std::to_string(os_thread_id());
+      seen.push_back(bound());
+      seen.push_back(rid() + "@" + here);
+      co_await ctxlog::resume_on(pool);
+      const auto there = std::to_string(os_thread_id());
+      seen.push_back(bound());
+      seen.push_back(rid() + "@" + there);
+      seen.push_back(here == there ? "same thread" : "other thread");
+      co_return seen;
+    };
+    ctxlog::scope mine{req("main-thread")};
+    auto seen = ctxlog::sync_wait(ctxlog::run(req("coro"), [&] { return body(); }));
+    REQUIRE(seen.size() == 5);
+    CHECK(seen[4] == "other thread");
+    const auto at = [](const std::string& s) { return s.substr(s.find('@')); };
+    CHECK(seen[0].starts_with("bound@"));
+    CHECK(seen[1].starts_with("coro@"));
+    CHECK(at(seen[0]) == at(seen[1]));
+    CHECK(seen[2].starts_with("bound@"));
+    CHECK(seen[3].starts_with("coro@"));
+    CHECK(at(seen[2]) == at(seen[3]));
+    CHECK(at(seen[2]) != at(seen[0]));
+    CHECK(rid() == "main-thread");
+  }
+
   TEST_CASE("a scope opened inside a task survives its co_awaits and ends with its block") {
     ctxlog::thread_pool pool{2};
     auto body = [&]() -> ctxlog::task<std::vector<std::string>> {
