@@ -3,6 +3,7 @@
 // derive() builds a new immutable frame in one allocation (header, views, slots, bytes)
 // from a parent and a set of overrides. Frames are flat: a frame never points at its
 // parent, so a long-lived thread that keeps calling enter_with() does not grow a chain.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -80,7 +81,10 @@ std::atomic<std::uint32_t> g_next_store_id{1};
 // constinit: no dynamic initialisation, so the slot is usable from any static initialiser.
 struct current_holder {
   thread_context t;
-  ~current_holder() { reinstate(t, {}); }  // leaves an empty context for later readers
+  ~current_holder() {
+    reinstate(t, {});  // leaves an empty context for later readers
+    delete t.parked;   // empty: filled only inside borrowing calls, which have all ended
+  }
 };
 constinit thread_local current_holder t_current;
 }  // namespace
@@ -120,23 +124,58 @@ thread_context& current_slot() noexcept {
 }
 #endif
 
+namespace {
+// The outermost recorded borrowing call of f on this thread, or -1.
+int outermost_borrow(const thread_context& t, const frame* f) noexcept {
+  const std::uint32_t n = std::min(t.depth, thread_context::recorded);
+  for (std::uint32_t i = 0; i < n; ++i)
+    if ((t.borrowed[i] & ~std::uintptr_t{1}) == reinterpret_cast<std::uintptr_t>(f)) return static_cast<int>(i);
+  return -1;
+}
+}  // namespace
+
 bool borrowed_here(const frame* f) noexcept {
-  for (const borrow_scope* b = current_slot().top; b; b = b->outer_)
-    if (b->f_ == f) return true;
-  return false;
+  const thread_context& t = current_slot();
+  // Beyond the recorded depth nothing is known: assume so (a move then copies).
+  return outermost_borrow(t, f) >= 0 || t.depth > thread_context::recorded;
 }
 
 void release_lent(frame* f) noexcept {
-  // Is a call on this thread borrowing f (the holder is being destroyed from inside its
-  // own call)? Then the outermost such call, which ends last, takes over the reference.
-  borrow_scope* outermost = nullptr;
-  for (borrow_scope* b = current_slot().top; b; b = b->outer_)
-    if (b->f_ == f) outermost = b;
-  if (outermost && !outermost->owns_) {
-    outermost->owns_ = true;
+  thread_context& t = current_slot();
+  // Is a call on this thread borrowing f (its holder is being destroyed from inside its
+  // own call)? Then the outermost such call, which ends last, takes over the reference
+  // (once: should it hold one already, this one can go).
+  if (const int i = outermost_borrow(t, f); i >= 0) {
+    if ((t.borrowed[i] & 1) == 0) {
+      t.borrowed[i] |= 1;
+      return;
+    }
+  } else if (t.depth > thread_context::recorded) {
+    // Deep inside unrecorded calls: kept until the depth is back to `recorded`. Should
+    // even the list fail to grow, the reference is kept for ever: a leak, never a use
+    // after free.
+    try {
+      if (!t.parked) t.parked = new std::vector<frame*>();
+      t.parked->push_back(f);
+    } catch (...) {
+    }
     return;
   }
   release(f);
+}
+
+void release_borrowed(std::uint32_t depth) noexcept {
+  thread_context& t = current_slot();
+  if (depth < thread_context::recorded) {
+    const std::uintptr_t b = std::exchange(t.borrowed[depth], 0);
+    release(reinterpret_cast<frame*>(b & ~std::uintptr_t{1}));
+    return;
+  }
+  if (std::vector<frame*>* list = std::exchange(t.parked, nullptr)) {
+    // Taken out first: releasing runs storage<T> destructors, which may bind again.
+    for (frame* f : *list) release(f);
+    delete list;
+  }
 }
 
 namespace {

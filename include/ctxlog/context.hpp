@@ -141,8 +141,6 @@ class context {
 };
 
 namespace detail {
-class borrow_scope;
-
 // The calling thread's context state.
 //
 // Borrowing: while a bound_fn, async_resource or adapter task runs, the thread's context
@@ -154,9 +152,17 @@ class borrow_scope;
 // which carry that flag, so a scope or coroutine entered inside a bound call and
 // enter_with()/disable() there keep the counts exact.
 struct thread_context {
-  context ctx;                  // what current() returns
-  bool lent = false;            // ctx's frame is borrowed, not owned
-  borrow_scope* top = nullptr;  // the innermost borrowing call on this thread
+  static constexpr std::uint32_t recorded = 16;
+  context ctx;              // what current() returns
+  bool lent = false;        // ctx's frame is borrowed, not owned
+  std::uint32_t depth = 0;  // borrowing calls open on this thread
+  // The frame each of the first `recorded` open borrowing calls borrowed, outermost
+  // first; bit 0 set: that call has taken over the reference of a holder destroyed
+  // during it, and releases it when it returns (see lent_context).
+  std::uintptr_t borrowed[recorded] = {};
+  // Deeper than `recorded`: references of holders destroyed there, released when the
+  // depth is back to `recorded`.
+  std::vector<frame*>* parked = nullptr;
 };
 
 // The calling thread's state.
@@ -256,36 +262,39 @@ class scope {
 };
 
 namespace detail {
+void release_borrowed(std::uint32_t depth) noexcept;
+
 // Installs a context that the caller guarantees outlives the scope, without touching
 // its reference count (see thread_context). For lent_context holders and adapter jobs.
-// The open borrow scopes of a thread form a list (top, outer_), so that a holder
-// destroyed during its own call can find the scope that borrowed its frame.
+// The frames borrowed by the open calls are recorded in the thread's state, so that a
+// holder destroyed during its own call can tell (its `this` never escapes: the saved
+// state stays in registers).
 class borrow_scope {
  public:
-  explicit borrow_scope(const context& c) noexcept : f_(slot_access::peek(c)) {
+  explicit borrow_scope(const context& c) noexcept {
     thread_context& t = current_slot();
-    prev_ = install(t, f_, true);
-    outer_ = t.top;
-    t.top = this;
+    frame* const f = slot_access::peek(c);
+    prev_ = install(t, f, true);
+    depth_ = t.depth;
+    if (depth_ < thread_context::recorded) [[likely]]
+      t.borrowed[depth_] = reinterpret_cast<std::uintptr_t>(f);
+    t.depth = depth_ + 1;
     reenable();
   }
   ~borrow_scope() {
     thread_context& t = current_slot();
     reinstate(t, prev_);
-    t.top = outer_;
-    if (owns_) [[unlikely]]
-      release(f_);
+    t.depth = depth_;
+    if (depth_ < thread_context::recorded ? (t.borrowed[depth_] & 1) != 0 : depth_ == thread_context::recorded)
+        [[unlikely]]
+      release_borrowed(depth_);
   }
   borrow_scope(const borrow_scope&) = delete;
   borrow_scope& operator=(const borrow_scope&) = delete;
 
  private:
-  friend void release_lent(frame* f) noexcept;
-  friend bool borrowed_here(const frame* f) noexcept;
-  frame* const f_;
   saved_context prev_;
-  borrow_scope* outer_;
-  bool owns_ = false;  // took over the reference of a holder destroyed during the call
+  std::uint32_t depth_;
 };
 
 // The context of a callable that lends it to the thread when called (bound_fn,
