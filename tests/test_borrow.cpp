@@ -162,6 +162,7 @@ TEST_SUITE("borrow") {
 
   TEST_CASE("disable() inside a bound call drops nothing twice") {
     {
+      auto probe = make_context("probe", 13).run([] { return ctxlog::bind([] { return ctxlog::current().empty(); }); });
       auto bound = make_context("A", 6).run([] {
         return ctxlog::bind([] {
           ctxlog::disable();
@@ -172,8 +173,11 @@ TEST_SUITE("borrow") {
         bound();
         CHECK(ctxlog::current().empty());  // disabled until the next run
       });
+      // A bound call is not a run: it does not enable the context again (as in Node).
+      CHECK(probe());
+      CHECK(ctxlog::current().empty());
       ctxlog::run(fields{}.request_id("again"), [] { CHECK(rid() == "again"); });
-      CHECK(tracked::alive == 1);
+      CHECK(tracked::alive == 2);
     }
     CHECK(tracked::alive == 0);
   }

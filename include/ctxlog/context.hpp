@@ -279,7 +279,6 @@ class borrow_scope {
     if (depth_ < thread_context::recorded) [[likely]]
       t.borrowed[depth_] = reinterpret_cast<std::uintptr_t>(f);
     t.depth = depth_ + 1;
-    reenable();
   }
   ~borrow_scope() {
     thread_context& t = current_slot();
@@ -373,7 +372,9 @@ inline void enter_with(const fields& f) { enter_with(detail::derive(current(), &
 
 // Process-wide switch, like AsyncLocalStorage.disable(): from now on current() is empty
 // and log lines carry no context on every thread, until the next run()/scope/enter_with
-// on any thread enables it again. Also drops the calling thread's context.
+// on any thread enables it again. Also drops the calling thread's context. Like Node's,
+// re-entering a captured context (a bound call, an adapter's task, a coroutine resuming)
+// does not enable it again.
 void disable() noexcept;
 
 // ---- finding context loss ----
@@ -395,7 +396,7 @@ void leave_managed() noexcept;
 class managed_scope {
  public:
   explicit managed_scope(const context& captured) noexcept
-      : counted_(!captured.empty() && g_loss_check.load(std::memory_order_relaxed)) {
+      : counted_(g_loss_check.load(std::memory_order_relaxed) && !captured.empty()) {
     if (counted_) enter_managed();
   }
   ~managed_scope() {

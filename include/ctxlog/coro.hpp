@@ -71,7 +71,6 @@ class promise_base {
     swap(t.ctx, other_);
     std::swap(t.lent, other_lent_);
     if (track_) managed_.emplace(t.ctx);
-    reenable();
   }
   // At a suspension: keeps the coroutine's context and hands back the resumer's. With
   // copy, the coroutine's context stays installed (and other_ gets a copy) until the
