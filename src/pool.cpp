@@ -71,6 +71,33 @@ void report_task_exception(std::exception_ptr e, origin where) noexcept {
 
 }  // namespace detail
 
+namespace {
+// The frame references of consecutive jobs of one request, released in one step.
+class release_batch {
+ public:
+  release_batch() = default;
+  release_batch(const release_batch&) = delete;
+  release_batch& operator=(const release_batch&) = delete;
+  ~release_batch() { flush(); }
+  void add(detail::frame* f) noexcept {
+    if (!f) return;
+    if (f != f_) {
+      flush();
+      f_ = f;
+    }
+    ++n_;
+  }
+  bool empty() const noexcept { return f_ == nullptr; }
+  void flush() noexcept {
+    if (detail::frame* f = std::exchange(f_, nullptr)) detail::release_n(f, std::exchange(n_, 0));
+  }
+
+ private:
+  detail::frame* f_ = nullptr;
+  std::uint32_t n_ = 0;
+};
+}  // namespace
+
 struct thread_pool::state {
   std::mutex mu;
   std::condition_variable work_cv;  // a job was queued, or stopping
@@ -82,23 +109,28 @@ struct thread_pool::state {
   std::vector<std::thread> workers;
 
   void work() {
+    release_batch batch;  // declared first: flushed after the lock below is let go
+    std::unique_lock lk(mu);
     for (;;) {
-      std::unique_ptr<detail::pool_job> job;
-      {
-        std::unique_lock lk(mu);
-        work_cv.wait(lk, [&] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;  // stopping and drained
-        job = std::move(queue.front());
-        queue.pop_front();
-        ++running;
-      }
+      work_cv.wait(lk, [&] { return stopping || !queue.empty(); });
+      if (queue.empty()) return;  // stopping and drained
+      std::unique_ptr<detail::pool_job> job = std::move(queue.front());
+      queue.pop_front();
+      ++running;
+      lk.unlock();
       job->run();
+      batch.add(job->take_context());
       job.reset();
-      {
-        std::lock_guard lk(mu);
-        --running;
-        if (running == 0 && queue.empty()) idle_cv.notify_all();
+      lk.lock();
+      // Nothing queued: release now (outside the lock: destructors of stored values may
+      // submit again), so an idle pool holds no context.
+      if (queue.empty() && !batch.empty()) {
+        lk.unlock();
+        batch.flush();
+        lk.lock();
       }
+      --running;
+      if (running == 0 && queue.empty()) idle_cv.notify_all();
     }
   }
 };

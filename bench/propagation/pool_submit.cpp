@@ -1,61 +1,81 @@
 // bench/propagation/pool_submit.cpp — what does carrying the context cost a pool task?
-// ctxlog::thread_pool::submit() of an empty task, inside a request context, with
-// context_policy::carry vs the same pool with context_policy::none. Each batch: the
-// worker is held by a gate task while 256 tasks are submitted, then let go, and the
-// batch ends when the pool is idle; time per task = (submit + run + future) / 256. The
-// gate keeps the worker from sleeping and waking between tasks: those wake-ups cost
-// microseconds, vary by tens of percent from run to run here, and would hide the
-// nanoseconds the context costs.
-#include "ctxlog/ctxlog.hpp"
-#include "ctxlog/pool.hpp"
-#include "ratios.hpp"
-
+// ctxlog::thread_pool::submit() (and post()) of an empty task, inside a request context,
+// on a pool with context_policy::carry vs an identical pool with context_policy::none.
+//
+// One sample = one batch: the worker is held by a gate task while 256 tasks are
+// submitted, then let go; the batch ends when the pool is idle. Time per task = (submit
+// + run + future) / 256. The gate keeps the worker from sleeping and waking between
+// tasks: those wake-ups cost microseconds and would hide the nanoseconds the context
+// costs. Batches of the two pools alternate (paired samples), so drifts of the machine
+// hit both alike; the ratio is that of the medians. Submitter on cpu 0, workers on cpu 1.
+//
+//   prop_pool_submit [batches per case, default 2000]
+#include <algorithm>
 #include <atomic>
-#include <string>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
 #include <thread>
 #include <vector>
 
-namespace {
-constexpr int batch = 256;
+#include "../harness.hpp"
+#include "ctxlog/ctxlog.hpp"
+#include "ctxlog/pool.hpp"
 
-void submit_batch(benchmark::State& st, ctxlog::context_policy policy, bool with_future) {
-  ctxlog::thread_pool pool{1, policy};
-  ctxlog::scope s{ctxlog::fields{}.request_id("bench-request").tenant_id("acme")};
-  std::vector<std::future<void>> fs;
-  fs.reserve(batch);
-  for (auto _ : st) {
-    std::atomic<bool> open{false};
-    pool.post([&open] {
-      while (!open.load(std::memory_order_acquire)) std::this_thread::yield();
-    });
-    for (int i = 0; i < batch; ++i) {
-      if (with_future) fs.push_back(pool.submit([] {}));
-      else pool.post([] {});
-    }
-    open.store(true, std::memory_order_release);
-    pool.wait_idle();
-    fs.clear();
+namespace {
+constexpr int k_batch = 256;
+
+double batch_ns(ctxlog::thread_pool& pool, bool with_future, std::vector<std::future<void>>& fs) {
+  std::atomic<bool> open{false};
+  const std::uint64_t t0 = bench::steady_ns();
+  pool.post([&open] {
+    while (!open.load(std::memory_order_acquire)) std::this_thread::yield();
+  });
+  for (int i = 0; i < k_batch; ++i) {
+    if (with_future) fs.push_back(pool.submit([] {}));
+    else pool.post([] {});
   }
-  st.SetItemsProcessed(st.iterations() * batch);
-  st.counters["ns/task"] = benchmark::Counter(static_cast<double>(st.iterations() * batch),
-                                              benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  open.store(true, std::memory_order_release);
+  pool.wait_idle();
+  const std::uint64_t t1 = bench::steady_ns();
+  fs.clear();
+  return static_cast<double>(t1 - t0) / k_batch;
 }
 }  // namespace
 
-BENCHMARK_CAPTURE(submit_batch, submit_carry, ctxlog::context_policy::carry, true)->UseRealTime();
-BENCHMARK_CAPTURE(submit_batch, submit_none, ctxlog::context_policy::none, true)->UseRealTime();
-BENCHMARK_CAPTURE(submit_batch, post_carry, ctxlog::context_policy::carry, false)->UseRealTime();
-BENCHMARK_CAPTURE(submit_batch, post_none, ctxlog::context_policy::none, false)->UseRealTime();
-
 int main(int argc, char** argv) {
-  // Unless told otherwise: each case 7 times, interleaved in random order, medians.
-  std::vector<char*> args(argv, argv + argc);
-  std::string reps = "--benchmark_repetitions=7", mix = "--benchmark_enable_random_interleaving=true",
-              min_time = "--benchmark_min_time=0.3";
-  if (argc == 1) args.insert(args.end(), {reps.data(), mix.data(), min_time.data()});
-  int n = static_cast<int>(args.size());
-  return prop_bench::run(n, args.data(),
-                         {{"submit_batch/submit_carry/real_time", "submit_batch/submit_none/real_time"},
-                          {"submit_batch/post_carry/real_time", "submit_batch/post_none/real_time"}},
-                         "ratio <= 1.10 (per batch of 256 empty tasks)");
+  const int batches = argc > 1 ? std::max(10, std::atoi(argv[1])) : 2000;
+  bench::pin_to_cpu(0);
+  ctxlog::thread_pool carry{1, ctxlog::context_policy::carry};
+  ctxlog::thread_pool none{1, ctxlog::context_policy::none};
+  carry.submit([] { bench::pin_to_cpu(1); }).get();
+  none.submit([] { bench::pin_to_cpu(1); }).get();
+
+  ctxlog::scope s{ctxlog::fields{}.request_id("bench-request").tenant_id("acme")};
+  std::vector<std::future<void>> fs;
+  fs.reserve(k_batch);
+  std::printf("pool_submit: ns per task, median of %d batches of %d per case, carry and none alternating\n",
+              batches, k_batch);
+  std::printf("%-26s %12s %12s %8s %10s\n", "call", "carry ns", "none ns", "ratio", "delta ns");
+  for (const bool with_future : {true, false}) {
+    std::vector<double> with_ctx, without;
+    for (int i = 0; i < 20; ++i) {  // warm-up: allocator, queues, caches
+      batch_ns(carry, with_future, fs);
+      batch_ns(none, with_future, fs);
+    }
+    for (int i = 0; i < batches; ++i) {
+      if (i % 2 == 0) {
+        with_ctx.push_back(batch_ns(carry, with_future, fs));
+        without.push_back(batch_ns(none, with_future, fs));
+      } else {
+        without.push_back(batch_ns(none, with_future, fs));
+        with_ctx.push_back(batch_ns(carry, with_future, fs));
+      }
+    }
+    const double c = bench::median(with_ctx), n = bench::median(without);
+    std::printf("%-26s %12.1f %12.1f %8.3f %10.1f\n", with_future ? "submit (with a future)" : "post (fire and forget)",
+                c, n, c / n, c - n);
+  }
+  std::printf("target: ratio <= 1.10 for submit of an empty task\n");
+  return 0;
 }

@@ -98,6 +98,13 @@ inline void release(const frame* f) noexcept {
   if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_frame(const_cast<frame*>(f));
 }
 
+// Drops n references at once (the caller holds all n).
+inline void release_n(const frame* f, std::uint32_t n) noexcept {
+  auto& refs = const_cast<frame*>(f)->refs;
+  if (refs.load(std::memory_order_acquire) == n || refs.fetch_sub(n, std::memory_order_acq_rel) == n)
+    destroy_frame(const_cast<frame*>(f));
+}
+
 inline void retain(value_box* b) noexcept { b->refs.fetch_add(1, std::memory_order_relaxed); }
 inline void release(value_box* b) noexcept {
   if (b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) b->destroy(b);
