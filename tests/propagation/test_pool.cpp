@@ -170,6 +170,39 @@ TEST_SUITE("thread_pool") {
     CHECK_THROWS_AS(pool.submit([] {}), ctxlog::pool_stopped);
   }
 
+  TEST_CASE("an idle pool holds no reference to the contexts of the tasks it ran") {
+    // Workers release the references of consecutive jobs of one request in one step; they
+    // must have done so by the time the pool is idle. A stored value counts the frame.
+    static std::atomic<int> alive{0};
+    struct counted {
+      counted() { ++alive; }
+      counted(const counted&) { ++alive; }
+      counted(counted&&) noexcept { ++alive; }
+      ~counted() { --alive; }
+    };
+    ctxlog::storage<counted> store;
+    ctxlog::thread_pool pool{2};
+    std::vector<std::future<void>> fs;
+    store.run(counted{}, [&] {
+      ctxlog::run(req("batch"), [&] {
+        for (int i = 0; i < 500; ++i) {
+          pool.post([] {});
+          fs.push_back(pool.submit([] { CHECK(rid() == "batch"); }));
+        }
+      });
+    });
+    for (auto& f : fs) f.get();
+    pool.wait_idle();
+    CHECK(alive == 0);
+    // And again with two requests interleaved, so that batches are cut by frame changes.
+    store.run(counted{}, [&] {
+      const auto a = ctxlog::current().with(req("a")), b = ctxlog::current().with(req("b"));
+      for (int i = 0; i < 300; ++i) ctxlog::run(i % 3 ? a : b, [&] { pool.post([] {}); });
+    });
+    pool.wait_idle();
+    CHECK(alive == 0);
+  }
+
   TEST_CASE("context_policy::none runs tasks without the submitter's context") {
     ctxlog::thread_pool pool{1, ctxlog::context_policy::none};
     auto fut = ctxlog::run(req("r-none"), [&] { return pool.submit([] { return ctxlog::current().empty(); }); });
