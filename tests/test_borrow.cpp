@@ -54,6 +54,8 @@ std::string g_seen_rid;
 int g_seen_tag = 0;
 int g_alive_inside = 0;
 std::function<void()> g_self;
+std::vector<std::optional<ctxlog::bound_fn<std::function<void(int)>>>>* g_chain = nullptr;
+std::vector<std::string>* g_chain_seen = nullptr;
 
 }  // namespace
 
@@ -114,6 +116,43 @@ TEST_SUITE("borrow") {
       CHECK(g_alive_inside <= 1);
       CHECK(tracked::alive == 1);
     }
+    CHECK(tracked::alive == 0);
+  }
+
+  TEST_CASE("chains of borrowing calls deeper than the recorded depth stay exact") {
+    // 40 nested bound calls, each in its own context; the innermost destroys the holders
+    // of call 5 (recorded depth) and call 30 (beyond it) while both are running.
+    constexpr int n = 40;
+    using fn = std::function<void(int)>;
+    std::vector<std::optional<ctxlog::bound_fn<fn>>> chain(n);
+    std::vector<std::string> seen(n);
+    g_chain = &chain;
+    g_chain_seen = &seen;
+    for (int i = 0; i < n; ++i) {
+      const std::string name = cat("L", std::to_string(i));
+      chain[static_cast<std::size_t>(i)].emplace(make_context(name.c_str(), 100 + i), fn([](int k) {
+        auto& c = *g_chain;
+        if (k + 1 < n) {
+          (*c[static_cast<std::size_t>(k) + 1])(k + 1);
+        } else {
+          c[5].reset();
+          c[30].reset();
+          g_alive_inside = tracked::alive;
+        }
+        // The holder of this very call may be gone: only globals from here on.
+        (*g_chain_seen)[static_cast<std::size_t>(k)] = rid() + "/" + std::to_string(tag());
+      }));
+    }
+    CHECK(tracked::alive == n);
+    ctxlog::run(fields{}.request_id("caller"), [&] {
+      (*chain[0])(0);
+      CHECK(rid() == "caller");
+    });
+    CHECK(g_alive_inside == n);
+    for (int i = 0; i < n; ++i)
+      CHECK(seen[static_cast<std::size_t>(i)] == cat("L", std::to_string(i)) + "/" + std::to_string(100 + i));
+    CHECK(tracked::alive == n - 2);
+    chain.clear();
     CHECK(tracked::alive == 0);
   }
 
