@@ -178,21 +178,6 @@ void release_borrowed(std::uint32_t depth) noexcept {
   }
 }
 
-namespace {
-constinit thread_local unsigned t_managed_depth = 0;
-}  // namespace
-
-std::atomic<bool> g_loss_check{[] {
-  const char* e = std::getenv("CTXLOG_CHECK_CONTEXT_LOSS");
-  return e && *e && *e != '0';
-}()};
-
-void enter_managed() noexcept { ++t_managed_depth; }
-void leave_managed() noexcept { --t_managed_depth; }
-bool context_lost() noexcept {
-  return t_managed_depth > 0 && g_loss_check.load(std::memory_order_relaxed) && current_frame() == nullptr;
-}
-
 const frame* current_frame() noexcept {
   return g_disabled.load(std::memory_order_relaxed) ? nullptr : current_slot().ctx.frame_ptr();
 }
@@ -336,9 +321,6 @@ std::string_view context::get(std::string_view key) const noexcept {
 const context& current() noexcept {
   return detail::g_disabled.load(std::memory_order_relaxed) ? detail::k_empty : detail::current_slot().ctx;
 }
-
-void set_context_loss_check(bool on) noexcept { detail::g_loss_check.store(on, std::memory_order_relaxed); }
-bool context_loss_check() noexcept { return detail::g_loss_check.load(std::memory_order_relaxed); }
 
 void disable() noexcept {
   detail::g_disabled.store(true, std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "context_loss.hpp"
 #include "ctxlog/sinks/stdio.hpp"
 
 namespace ctxlog {
@@ -61,7 +62,7 @@ void dispatch::write(const std::byte* rec, const frame* ctx, bool context_lost, 
   ensure_sinks();
   record_header h;
   std::memcpy(&h, rec, sizeof h);
-  if (context_lost) report_lost(*h.where);
+  if (context_lost) report_context_loss(h.where->file, h.where->line);
   line_.clear();
   formatter_.format(rec, clock_.to_ns(h.timestamp), ctx, context_lost, thread, line_);
   auto route = routes_.empty() ? routes_.end() : routes_.find(h.source);
@@ -105,16 +106,6 @@ void dispatch::sink_failed(const char* what) noexcept {
   const int n = std::snprintf(msg, sizeof msg, "ctxlog: sink error: %s (%llu since the last report)\n", what,
                               static_cast<unsigned long long>(unreported_));
   unreported_ = 0;
-  to_stderr(msg, std::min(n, static_cast<int>(sizeof msg) - 1));
-}
-
-void dispatch::report_lost(const site& where) {
-  if (!reported_lost_.insert(&where).second) return;
-  char msg[512];
-  const int n = std::snprintf(msg, sizeof msg,
-                              "ctxlog: context lost: the log call at %.*s:%u ran with an empty context inside work "
-                              "that captured one\n",
-                              static_cast<int>(where.file.size()), where.file.data(), where.line);
   to_stderr(msg, std::min(n, static_cast<int>(sizeof msg) - 1));
 }
 

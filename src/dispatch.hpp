@@ -44,13 +44,11 @@ class dispatch {
   void ensure_sinks();
   void deliver(const std::vector<sink_ptr>& sinks, const log_line& line);
   void sink_failed(const char* what) noexcept;
-  void report_lost(const site& where);
 
   std::mutex mu_;
   std::vector<sink_ptr> defaults_;
   std::unordered_map<const logger*, std::vector<sink_ptr>> routes_;
   bool wrote_ = false;  // a line went to a sink since the last flush_sinks()
-  std::unordered_set<const site*> reported_lost_;
   line_formatter formatter_;
   wall_clock clock_;
   line_buffer line_;
