@@ -54,7 +54,7 @@ fd_sink::~fd_sink() {
 }
 
 void fd_sink::write(const log_line& line) {
-  buffer_.append(line.json);
+  buffer_.append(line.text);
   if (buffer_.size() >= k_flush_at) fd_sink::flush();  // not virtual: derived sinks hook flush()
 }
 

@@ -104,7 +104,7 @@ std::exception_ptr reopenable_file_sink::reopen_if_requested() noexcept {
 
 void reopenable_file_sink::append(const log_line& line) {
   fd_sink::write(line);
-  size_ += line.json.size();
+  size_ += line.text.size();
 }
 
 void reopenable_file_sink::write(const log_line& line) {

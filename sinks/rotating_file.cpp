@@ -39,7 +39,7 @@ std::string rotating_file_sink::backup_path(std::size_t i) const { return path()
 void rotating_file_sink::write(const log_line& line) {
   auto error = reopen_if_requested();
   const auto size = file_size();
-  if (!error && size > 0 && size + line.json.size() > limits_.max_size && size >= retry_at_size_) {
+  if (!error && size > 0 && size + line.text.size() > limits_.max_size && size >= retry_at_size_) {
     try {
       rotate();
       retry_at_size_ = 0;

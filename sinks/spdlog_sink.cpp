@@ -35,7 +35,7 @@ spdlog_sink::spdlog_sink(std::shared_ptr<spdlog::sinks::sink> target, level min_
 void spdlog_sink::write(const log_line& line) {
   const auto lvl = to_spdlog_level(line.severity);
   if (!target_->should_log(lvl)) return;
-  std::string_view body = line.json;
+  std::string_view body = line.text;
   if (!body.empty() && body.back() == '\n') body.remove_suffix(1);  // spdlog adds its own eol
   const spdlog::details::log_msg msg(spdlog::source_loc{}, spdlog::string_view_t(line.logger.data(), line.logger.size()),
                                      lvl, spdlog::string_view_t(body.data(), body.size()));

@@ -132,27 +132,6 @@ void append_json_string(line_buffer& out, std::string_view s) {
   out.push_back('"');
 }
 
-bool is_reserved_key(std::string_view key) noexcept {
-  constexpr std::string_view own[] = {"ts", "level", "logger", "msg", "thread", "file", "line", "contextLost"};
-  for (auto k : own)
-    if (k == key) return true;
-  for (auto k : well_known_names)
-    if (k == key) return true;
-  return false;
-}
-
-void append_json_key(line_buffer& out, std::string_view key) {
-  out.push_back(',');
-  if (is_reserved_key(key)) {
-    append(out, "\"_");
-    append(out, key);  // reserved names are plain ASCII
-    out.push_back('"');
-  } else {
-    append_json_string(out, key);
-  }
-  out.push_back(':');
-}
-
 }  // namespace detail
 }  // namespace v1
 }  // namespace ctxlog

@@ -30,6 +30,35 @@ struct entry_header {
   entry_kind kind;
 };
 
+struct frame;
+
+// The entries, each defined once; every entry is written and read whole through these
+// (memcpy: the ring's bytes have no object lifetime of their own).
+// entry_kind::record: the header, then a record_header and its arguments
+// (ctxlog/detail/record.hpp), padded to a multiple of 8.
+struct frame_entry {
+  entry_header h;
+  const frame* f;  // the producer's new context, one counted reference; nullptr: none
+  std::uint32_t lost;  // 1: no context, and the context-loss check flagged it
+  std::uint32_t unused;
+};
+struct heap_entry {
+  entry_header h;
+  std::byte* record;  // new[]-allocated record_header and arguments; the back-end frees it
+};
+static_assert(sizeof(frame_entry) % 8 == 0 && sizeof(heap_entry) % 8 == 0);
+
+template <class E>
+inline void put_entry(std::byte* at, const E& e) noexcept {
+  std::memcpy(at, &e, sizeof e);
+}
+template <class E>
+inline E get_entry(const std::byte* at) noexcept {
+  E e;
+  std::memcpy(&e, at, sizeof e);
+  return e;
+}
+
 constexpr std::size_t align8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
 
 class record_queue {
@@ -57,8 +86,7 @@ class record_queue {
       if (write_ + pad + n - read_cache_ > cap_) return nullptr;
     }
     if (pad) {
-      const entry_header h{static_cast<std::uint32_t>(pad), entry_kind::padding};
-      std::memcpy(buf_.get() + pos, &h, sizeof h);
+      put_entry(buf_.get() + pos, entry_header{static_cast<std::uint32_t>(pad), entry_kind::padding});
       write_ += pad;
     }
     std::byte* p = buf_.get() + (write_ & mask_);

@@ -30,6 +30,8 @@ class registry {
     return *slot;
   }
 
+  std::mutex& mutex() noexcept { return mu_; }
+
   void apply_levels(const config& c) {
     std::lock_guard lk(mu_);
     default_level_ = c.min_level;
@@ -60,6 +62,7 @@ registry& the_registry() {
 }  // namespace
 
 void apply_levels(const config& c) { the_registry().apply_levels(c); }
+std::mutex& logger_registry_mutex() noexcept { return the_registry().mutex(); }
 
 }  // namespace detail
 

@@ -25,7 +25,7 @@ class capture_sink final : public ctxlog::sink {
     std::lock_guard lk(mu_);
     ++writes_;
     if (fail_) throw std::runtime_error("capture_sink told to fail");
-    lines_.emplace_back(line.json);
+    lines_.emplace_back(line.text);
   }
   void flush() override {
     std::lock_guard lk(mu_);

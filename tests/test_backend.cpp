@@ -40,7 +40,7 @@ class counting_sink final : public ctxlog::sink {
  public:
   void write(const ctxlog::log_line& line) override {
     ++lines;
-    const auto t = field(line.json, "\"t\":"), s = field(line.json, "\"seq\":");
+    const auto t = field(line.text, "\"t\":"), s = field(line.text, "\"seq\":");
     if (t < 0 || s < 0) return;
     auto& last = last_seq.try_emplace(t, -1).first->second;
     if (s != last + 1) ++out_of_order;
@@ -270,7 +270,7 @@ TEST_SUITE("backend") {
 
   TEST_CASE("synchronous mode writes the line before the call returns") {
     struct raw_sink final : ctxlog::sink {
-      void write(const ctxlog::log_line& l) override { last = std::string(l.json); }
+      void write(const ctxlog::log_line& l) override { last = std::string(l.text); }
       std::string last;
     };
     auto sink = std::make_shared<raw_sink>();

@@ -109,14 +109,6 @@ TEST_SUITE("json") {
       REQUIRE_MESSAGE(roundtrip(s) == repaired(s), "input bytes: " << nlohmann::json(repaired(s)).dump());
     }
   }
-
-  TEST_CASE("reserved keys are renamed, others are escaped") {
-    ctxlog::detail::line_buffer b;
-    ctxlog::detail::append_json_key(b, "level");
-    ctxlog::detail::append_json_key(b, "requestId");
-    ctxlog::detail::append_json_key(b, "a\"b");
-    CHECK(std::string(b.data(), b.size()) == R"(,"_level":,"_requestId":,"a\"b":)");
-  }
 }
 
 TEST_SUITE("json lines") {

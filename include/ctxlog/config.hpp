@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ctxlog/layout.hpp"
 #include "ctxlog/level.hpp"
 #include "ctxlog/sink.hpp"
 
@@ -53,9 +54,17 @@ struct config {
   // Pin the back-end thread to this CPU (-1: let the OS place it). For benchmarks and
   // latency-critical services that reserve a core for logging.
   int backend_cpu = -1;
+  // The layout of every sink that has none of its own (sink::set_layout); nullptr: the
+  // JSON line layout with its default options.
+  layout_ptr layout = nullptr;
+  // Static facts every line may carry (service, version, environment, host): given once.
+  process_info process{};
 };
 
-// Replaces the configuration. Thread-safe; lines being written finish on the old sinks.
+// Replaces the configuration. Thread-safe, also while other threads log: records logged
+// before the call go to the old sinks, and no record is lost in block mode. Throws
+// std::invalid_argument (from a layout) when the configuration makes no sense; the old
+// one then stays in force.
 void configure(config c);
 
 // Returns once every line logged before the call has been handed to the sinks and the

@@ -29,13 +29,6 @@ inline void append(line_buffer& out, std::string_view s) {
 // Appends "s" (with the quotes).
 void append_json_string(line_buffer& out, std::string_view s);
 
-// Appends ,"key": for a user-chosen key. A key that would collide with a field ctxlog
-// itself writes (ts, level, msg, requestId, ...) gets a leading '_', so no per-call or
-// custom field can forge or shadow one.
-void append_json_key(line_buffer& out, std::string_view key);
-
-bool is_reserved_key(std::string_view key) noexcept;
-
 }  // namespace detail
 }  // namespace v1
 }  // namespace ctxlog

@@ -1,0 +1,134 @@
+// src/frontend.cpp — the out-of-line half of a log call: begin and commit a record.
+//
+// Async mode: each logging thread owns a record_queue (registered on its first call).
+// begin_record() reserves space in it, the call site encodes the record in place, and
+// commit_record() publishes it: no lock, no allocation, no system call. When the calling
+// thread's context differs from the last one it sent, a frame entry carrying a counted
+// reference goes first, so records carry no context and the back-end renders each
+// frame's fields once. Sync mode, and a thread that can no longer use its queue
+// (exiting, or the back-end itself), formats and writes on the calling thread.
+#include <time.h>
+
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "backend.hpp"
+#include "ctxlog/detail/record.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+namespace detail {
+namespace {
+
+enum class pending { none, sync, queued };
+
+constinit thread_local pending t_pending = pending::none;
+thread_local std::vector<std::byte> t_record;  // the synchronous path's record buffer
+
+std::byte* drop(producer& p) noexcept {
+  // A frame entry reserved just before must still reach the back-end, which owns the
+  // reference it carries; everything reserved so far is complete, so publish it.
+  p.queue.publish();
+  bump(p.issued);
+  bump(p.dropped);
+  t_pending = pending::none;
+  return nullptr;
+}
+
+// Space for n bytes in p's ring, waiting for it under overflow_policy::block.
+std::byte* reserve(backend& b, producer& p, std::size_t n) noexcept {
+  std::byte* e = p.queue.reserve(n);
+  if (e || b.overflow() == overflow_policy::drop) return e;
+  for (unsigned spins = 0; !(e = p.queue.reserve(n)); ++spins) {
+    if (!b.worker_running()) {
+      // No back-end thread (being replaced, or sync mode set meanwhile): drain here
+      // rather than give the record up.
+      b.drain_without_worker();
+      continue;
+    }
+    if (spins < 256) {
+      std::this_thread::yield();
+    } else {
+      const timespec pause{0, 50000};
+      ::nanosleep(&pause, nullptr);
+    }
+  }
+  return e;
+}
+
+std::byte* begin_queued(backend& b, producer& p, std::size_t n) {
+  const frame* f = current_frame();
+  std::uint64_t key = f ? f->id : 0;
+  bool lost = false;
+  if (!f && context_lost()) {
+    lost = true;
+    key = k_lost_key;
+  }
+  if (key != p.sent_key) {
+    std::byte* e = reserve(b, p, sizeof(frame_entry));
+    if (!e) return drop(p);
+    if (f) retain(f);  // released by the back-end when the next frame entry replaces it
+    put_entry(e, frame_entry{{sizeof(frame_entry), entry_kind::frame}, f, lost ? 1u : 0u, 0});
+    p.sent_key = key;
+  }
+  const std::size_t total = align8(sizeof(entry_header) + n);
+  if (total <= p.queue.max_entry()) {
+    std::byte* e = reserve(b, p, total);
+    if (!e) return drop(p);
+    put_entry(e, entry_header{static_cast<std::uint32_t>(total), entry_kind::record});
+    t_pending = pending::queued;
+    return e + sizeof(entry_header);
+  }
+  // Larger than a quarter of the ring: the record goes to the heap, its pointer into
+  // the ring, so it keeps its place in this thread's order.
+  std::byte* e = reserve(b, p, sizeof(heap_entry));
+  if (!e) return drop(p);
+  auto* rec = new (std::nothrow) std::byte[n];
+  if (!rec) {
+    put_entry(e, entry_header{sizeof(heap_entry), entry_kind::padding});
+    return drop(p);
+  }
+  put_entry(e, heap_entry{{sizeof(heap_entry), entry_kind::heap_record}, rec});
+  t_pending = pending::queued;
+  return rec;
+}
+
+}  // namespace
+
+std::byte* begin_record(std::size_t n) {
+  backend& b = backend::get();
+  if (b.mode() == dispatch_mode::async && !t_in_backend) {
+    producer* p = this_thread_producer();
+    if (!p) p = b.register_thread();
+    if (p) return begin_queued(b, *p, n);
+  }
+  t_record.resize(n);
+  t_pending = pending::sync;
+  return t_record.data();
+}
+
+void commit_record() noexcept {
+  if (t_pending == pending::queued) {
+    producer* p = this_thread_producer();
+    p->queue.publish();
+    bump(p->issued);
+  } else if (t_pending == pending::sync) {
+    backend::get().write_sync(t_record.data());
+  }
+  t_pending = pending::none;
+}
+
+void emit_failed() noexcept { backend::get().count_failed(); }
+
+#if !(defined(__x86_64__) || defined(__i386__))
+std::uint64_t timestamp() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+#endif
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace ctxlog
