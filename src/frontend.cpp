@@ -9,6 +9,8 @@
 // (exiting, or the back-end itself), formats and writes on the calling thread.
 #include <time.h>
 
+#include <cstddef>
+#include <cstring>
 #include <new>
 #include <thread>
 #include <vector>
@@ -24,6 +26,7 @@ namespace {
 enum class pending { none, sync, queued };
 
 constinit thread_local pending t_pending = pending::none;
+constinit thread_local std::byte* t_header = nullptr;  // the pending record's header
 thread_local std::vector<std::byte> t_record;  // the synchronous path's record buffer
 
 std::byte* drop(producer& p) noexcept {
@@ -78,7 +81,7 @@ std::byte* begin_queued(backend& b, producer& p, std::size_t n) {
     if (!e) return drop(p);
     put_entry(e, entry_header{static_cast<std::uint32_t>(total), entry_kind::record});
     t_pending = pending::queued;
-    return e + sizeof(entry_header);
+    return t_header = e + sizeof(entry_header);
   }
   // Larger than a quarter of the ring: the record goes to the heap, its pointer into
   // the ring, so it keeps its place in this thread's order.
@@ -91,7 +94,7 @@ std::byte* begin_queued(backend& b, producer& p, std::size_t n) {
   }
   put_entry(e, heap_entry{{sizeof(heap_entry), entry_kind::heap_record}, rec});
   t_pending = pending::queued;
-  return rec;
+  return t_header = rec;
 }
 
 }  // namespace
@@ -105,10 +108,13 @@ std::byte* begin_record(std::size_t n) {
   }
   t_record.resize(n);
   t_pending = pending::sync;
-  return t_record.data();
+  return t_header = t_record.data();
 }
 
 void commit_record() noexcept {
+  if (t_pending == pending::none) return;
+  const std::uint64_t ts = timestamp();
+  std::memcpy(t_header + offsetof(record_header, timestamp), &ts, sizeof ts);
   if (t_pending == pending::queued) {
     producer* p = this_thread_producer();
     p->queue.publish();

@@ -132,6 +132,31 @@ void append_json_string(line_buffer& out, std::string_view s) {
   out.push_back('"');
 }
 
+bool repair_utf8(std::string_view s, std::string& out) {
+  std::size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  if (i == s.size()) return false;
+  bool repaired = false;
+  std::string r(s.substr(0, i));
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      r.push_back(s[i++]);
+      continue;
+    }
+    const int len = utf8_sequence(s, i);
+    if (len < 0) {
+      r.append(k_replacement);
+      i += static_cast<std::size_t>(-len);
+      repaired = true;
+    } else {
+      r.append(s.substr(i, static_cast<std::size_t>(len)));
+      i += static_cast<std::size_t>(len);
+    }
+  }
+  if (repaired) out = std::move(r);
+  return repaired;
+}
+
 }  // namespace detail
 }  // namespace v1
 }  // namespace ctxlog

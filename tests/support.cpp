@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 namespace ctxlog_test {
 
 nlohmann::json parse_line(const std::string& line) {
@@ -10,11 +12,24 @@ nlohmann::json parse_line(const std::string& line) {
   const std::string body = line.substr(0, line.size() - 1);
   REQUIRE_MESSAGE(body.find('\n') == std::string::npos, "newline inside a line: " << line);
   nlohmann::json j;
+  // Strict: invalid UTF-8 or a trailing object throws, and so does a key that repeats in
+  // one object (nlohmann keeps the last one silently; Elasticsearch rejects the line).
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  std::string duplicate;
+  const auto check = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+    using ev_t = nlohmann::json::parse_event_t;
+    if (ev == ev_t::object_start) keys.emplace_back();
+    else if (ev == ev_t::object_end) keys.pop_back();
+    else if (ev == ev_t::key && !keys.back().insert(parsed.get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    j = nlohmann::json::parse(body);  // strict: invalid UTF-8 or a trailing object throws
+    j = nlohmann::json::parse(body, check);
   } catch (const std::exception& e) {
     FAIL("not valid JSON (" << e.what() << "): " << body);
   }
+  REQUIRE_MESSAGE(duplicate.empty(), "key \"" << duplicate << "\" appears twice: " << body);
   REQUIRE(j.is_object());
   return j;
 }

@@ -9,6 +9,7 @@
 // earlier one.
 #include <array>
 #include <cmath>
+#include <deque>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -149,9 +150,10 @@ class json_line final : public layout {
   struct cached_context {
     std::uint64_t id = 0;  // frame ids are never reused: a hit is the same frame
     std::string json;      // the members, each with its leading comma
-    // The custom fields' keys as written (views into the frame: used only while a
-    // record of this frame is being rendered, so the frame is alive).
+    // The custom fields' keys as written (views into the frame, used only while a
+    // record of this frame is being rendered, so the frame is alive; or into store).
     std::vector<out_key> keys;
+    std::deque<std::string> store;  // keys repaired from invalid UTF-8
   };
 
   static void check_names(const std::vector<std::string>& names, const char* what) {
@@ -163,8 +165,10 @@ class json_line final : public layout {
     }
   }
 
-  // The key as written: '_' prefixed while it names one of the line's own fields.
-  out_key written(std::string_view key) const noexcept {
+  // The key as written: invalid UTF-8 replaced (the repaired text kept in store), then
+  // '_' prefixed while it names one of the line's own fields.
+  out_key written(std::string_view key, std::deque<std::string>& store) const {
+    if (std::string r; repair_utf8(key, r)) key = store.emplace_back(std::move(r));
     out_key k{key, 0};
     for (;;) {
       bool clash = false;
@@ -181,7 +185,7 @@ class json_line final : public layout {
   static void append_key(buffer& out, out_key k) {
     if (k.prefix == 0) {
       out.push_back(',');
-      append_json_string(out, k.name);
+      append_json_string(out, k.name);  // repaired already: no further replacement
       out.push_back(':');
       return;
     }
@@ -259,8 +263,8 @@ class json_line final : public layout {
   }
 
   // The context's members, skipping custom fields whose written key is in skip.
-  void render_context(const context& ctx, buffer& b, std::vector<out_key>* keys,
-                      const std::vector<out_key>* skip) const {
+  void render_context(const context& ctx, buffer& b, std::vector<out_key>* keys, const std::vector<out_key>* skip,
+                      std::deque<std::string>& store) const {
     const frame* f = ctx.frame_ptr();
     for (std::size_t i = 0; i < well_known_count; ++i) {
       if (f->well_known[i].empty()) continue;
@@ -269,9 +273,9 @@ class json_line final : public layout {
     }
     const auto custom = ctx.custom();
     for (std::size_t i = 0; i < custom.size(); ++i) {
-      const out_key k = written(custom[i].key);
+      const out_key k = written(custom[i].key, store);
       bool drop = false;  // a later custom field has the same written key: it wins
-      for (std::size_t j = i + 1; j < custom.size() && !drop; ++j) drop = same_key(k, written(custom[j].key));
+      for (std::size_t j = i + 1; j < custom.size() && !drop; ++j) drop = same_key(k, written(custom[j].key, store));
       for (std::size_t j = 0; skip && j < skip->size() && !drop; ++j) drop = same_key(k, (*skip)[j]);
       if (drop) continue;
       if (keys) keys->push_back(k);
@@ -285,7 +289,8 @@ class json_line final : public layout {
     if (c.id != ctx.id()) {
       buffer b;
       c.keys.clear();
-      render_context(ctx, b, &c.keys, nullptr);
+      c.store.clear();
+      render_context(ctx, b, &c.keys, nullptr, c.store);
       c.json.assign(b.data(), b.size());
       c.id = ctx.id();
     }
@@ -296,9 +301,10 @@ class json_line final : public layout {
   void append_context_and_fields(const record_view& r, buffer& out) {
     fields_.clear();
     keys_.clear();
+    store_.clear();
     for (const call_field& f : r.fields) {
       fields_.push_back(f);
-      keys_.push_back(written(f.key));
+      keys_.push_back(written(f.key, store_));
     }
     bool shadows_context = false;
     if (!r.ctx.empty()) {
@@ -309,7 +315,7 @@ class json_line final : public layout {
             shadows_context = true;
             break;
           }
-      if (shadows_context) render_context(r.ctx, out, nullptr, &keys_);
+      if (shadows_context) render_context(r.ctx, out, nullptr, &keys_, store_);
       else append(out, c.json);
     }
     if (r.context_lost) append(out, lost_member_);
@@ -333,6 +339,7 @@ class json_line final : public layout {
   std::array<cached_context, 64> contexts_{};
   std::vector<call_field> fields_;
   std::vector<out_key> keys_;
+  std::deque<std::string> store_;
 };
 
 }  // namespace

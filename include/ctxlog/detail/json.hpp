@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -28,6 +29,10 @@ inline void append(line_buffer& out, std::string_view s) {
 
 // Appends "s" (with the quotes).
 void append_json_string(line_buffer& out, std::string_view s);
+
+// When s is not valid UTF-8: sets out to s with the same U+FFFD replacements that
+// append_json_string makes, and returns true (so two keys can be compared as written).
+bool repair_utf8(std::string_view s, std::string& out);
 
 }  // namespace detail
 }  // namespace v1

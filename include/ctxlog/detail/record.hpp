@@ -37,7 +37,10 @@ struct record_header {
   const site* where;
   const logger* source;
   message_fn message;
-  std::uint64_t timestamp;  // timestamp(): converted to wall-clock time by the back-end
+  // timestamp() taken by commit_record(), just before the record is published (so the
+  // back-end's time order sees a record almost the moment it is stamped); converted to
+  // wall-clock time by the back-end.
+  std::uint64_t timestamp;
   std::uint32_t args_size;  // bytes of encoded arguments after the header
   std::uint32_t message_args;  // bytes of those that are message arguments; kv() follow
 };
@@ -45,7 +48,7 @@ struct record_header {
 // Reserves space for one record of n bytes (header included) on the calling thread;
 // nullptr when the record was dropped (overflow policy drop; counted).
 std::byte* begin_record(std::size_t n);
-// Hands the record written at begin_record's pointer to the back-end.
+// Stamps the record written at begin_record's pointer and hands it to the back-end.
 void commit_record() noexcept;
 // The call site's clock: the TSC on x86 (converted to wall-clock time by the back-end,
 // see src/clock.hpp), else CLOCK_REALTIME nanoseconds.
@@ -71,7 +74,7 @@ template <class X>
 using kv_value_t = kv_value<typename std::remove_cvref_t<X>::value_type>;
 
 template <class Msg, class Kvs, std::size_t NK>
-void write_record(const logger& l, const site& s, std::uint64_t ts, message_fn fn, const Msg& msg,
+void write_record(const logger& l, const site& s, message_fn fn, const Msg& msg,
                   const std::string_view (&keys)[NK], const Kvs& kvs) {
   const std::size_t msg_size = std::apply([](const auto&... v) { return (std::size_t{0} + ... + encoded_size(v)); }, msg);
   std::size_t kv_size = 0;
@@ -85,7 +88,7 @@ void write_record(const logger& l, const site& s, std::uint64_t ts, message_fn f
   }
   std::byte* p = begin_record(sizeof(record_header) + msg_size + kv_size);
   if (!p) return;  // dropped (overflow policy drop) and counted
-  const record_header h{&s, &l, fn, ts, static_cast<std::uint32_t>(msg_size + kv_size), static_cast<std::uint32_t>(msg_size)};
+  const record_header h{&s, &l, fn, 0, static_cast<std::uint32_t>(msg_size + kv_size), static_cast<std::uint32_t>(msg_size)};
   std::memcpy(p, &h, sizeof h);
   p += sizeof h;
   std::apply([&](const auto&... v) { ((p = encode(p, v)), ...); }, msg);
@@ -101,13 +104,12 @@ void emit(const logger& l, const site& s, const A&... args) noexcept {
   constexpr std::size_t nmsg = message_arg_count<A...>();
   using all_types = std::tuple<A...>;
   try {
-    const std::uint64_t ts = timestamp();
     const auto all = std::forward_as_tuple(args...);
     [&]<std::size_t... M, std::size_t... K>(std::index_sequence<M...>, std::index_sequence<K...>) {
       const std::tuple<kv_value_t<std::tuple_element_t<nmsg + K, all_types>>...> kvs{std::get<nmsg + K>(all).value...};
       const std::string_view keys[] = {std::get<nmsg + K>(all).key..., std::string_view()};
       if constexpr (all_deferrable<std::tuple_element_t<M, all_types>...>) {
-        write_record(l, s, ts, &format_stored<stored_t<std::tuple_element_t<M, all_types>>...>,
+        write_record(l, s, &format_stored<stored_t<std::tuple_element_t<M, all_types>>...>,
                      std::tuple{view_of(std::get<M>(all))...}, keys, kvs);
       } else {
         // A type only its own formatter understands: format the message here, now.
@@ -121,7 +123,7 @@ void emit(const logger& l, const site& s, const A&... args) noexcept {
           buf.clear();
           fmt::format_to(fmt::appender(buf), "[ctxlog: formatting failed] {}", s.format);
         }
-        write_record(l, s, ts, &copy_preformatted, std::tuple{std::string_view(buf.data(), buf.size())}, keys, kvs);
+        write_record(l, s, &copy_preformatted, std::tuple{std::string_view(buf.data(), buf.size())}, keys, kvs);
       }
     }(std::make_index_sequence<nmsg>{}, std::make_index_sequence<sizeof...(A) - nmsg>{});
   } catch (...) {
