@@ -37,10 +37,13 @@ struct producer {
   producer(std::size_t capacity, std::uint32_t tid) : queue(capacity), thread(tid) {}
   record_queue queue;
   const std::uint32_t thread;
-  std::atomic<std::uint64_t> issued{0}, dropped{0};  // written by the producer only
-  std::atomic<bool> finished{false};                 // the thread has exited
-  // producer only
-  std::uint64_t sent_key = 0;  // frame id (or k_lost_key) of the last frame entry
+  // Written by the producer on every call, on a line of their own: the back-end reads
+  // `dropped` and `finished` on every pass, and a line it has read must be taken back
+  // from its CPU before the producer's next store to it.
+  alignas(64) std::atomic<std::uint64_t> issued{0};  // written by the producer only
+  std::uint64_t sent_key = 0;  // producer only: frame id (or k_lost_key) of the last frame entry
+  alignas(64) std::atomic<std::uint64_t> dropped{0};  // written by the producer only
+  std::atomic<bool> finished{false};                  // the thread has exited
   // consumer only (the holder of the back-end's lock)
   context ctx_now;  // owns the reference the last frame entry carried
   bool lost_now = false;

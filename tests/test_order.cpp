@@ -204,10 +204,13 @@ TEST_SUITE("fork") {
     std::atomic<bool> stop{false};
     std::atomic<int> logged[2] = {0, 0};
     std::vector<std::thread> writers;
+    // Bounded, so that a child that hangs cannot make them fill the disk meanwhile.
+    const int cap = 400000 / k_scale;
     for (int t = 0; t < 2; ++t)
       writers.emplace_back([&, t] {
         int i = 0;
-        for (; !stop.load(std::memory_order_relaxed); ++i) LOG_INFO("parent", ctxlog::kv("t", t), ctxlog::kv("seq", i));
+        for (; !stop.load(std::memory_order_relaxed) && i < cap; ++i)
+          LOG_INFO("parent", ctxlog::kv("t", t), ctxlog::kv("seq", i));
         logged[t] = i;
       });
     const int children = 40 / k_scale;
@@ -223,10 +226,10 @@ TEST_SUITE("fork") {
         ::_exit(0);
       }
       pids.push_back(pid);
-      // A child that deadlocked on a lock taken at fork time never exits: give it 10 s.
+      // A child that deadlocked on a lock taken at fork time never exits: give it 5 s.
       int status = 0;
       bool done = false;
-      for (int ms = 0; ms < 10000 && !done; ++ms) {
+      for (int ms = 0; ms < 5000 && !done; ++ms) {
         done = ::waitpid(pid, &status, WNOHANG) == pid;
         if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
