@@ -48,7 +48,11 @@ struct settings {
 
 using bench::request;
 
-enum class variant { in_context, no_context, disabled };
+// fenced: the "4 IDs" call followed by a full fence inside the timed region. A call's
+// stores may still wait in the store buffer when it returns (for a cache line the
+// back-end's CPU holds); the caller pays that wait at its next locked instruction or
+// fence (a mutex, a reference count, a scope exit), which this shows.
+enum class variant { in_context, no_context, disabled, fenced };
 enum class library { ctxlog, spdlog, ring };
 const char* name_of(library l) {
   switch (l) {
@@ -63,6 +67,7 @@ const char* name_of(variant v) {
     case variant::in_context: return "4 IDs";
     case variant::no_context: return "no IDs";
     case variant::disabled: return "disabled level";
+    case variant::fenced: return "4 IDs + fence";
   }
   return "";
 }
@@ -164,16 +169,19 @@ std::unique_ptr<ring_reference> g_ring;
 inline void log_once(library lib, variant v, const request& r, int i) {
   if (lib == library::ring) {
     g_ring->push(i);
+    if (v == variant::fenced) std::atomic_thread_fence(std::memory_order_seq_cst);
     return;
   }
   if (lib == library::ctxlog) {
     if (v == variant::disabled) LOG_DEBUG("order {} created for customer {}", i, r.customer);
     else LOG_INFO("order {} created for customer {}", i, r.customer);
+    if (v == variant::fenced) std::atomic_thread_fence(std::memory_order_seq_cst);
     return;
   }
   spdlog::logger* l = g_spdlog.get();
   switch (v) {
     case variant::in_context:
+    case variant::fenced:  // not measured for spdlog
       SPDLOG_LOGGER_CALL(l, spdlog::level::info,
                          "\"msg\":\"order {} created for customer {}\",\"requestId\":\"{}\",\"tenantId\":\"{}\","
                          "\"traceId\":\"{}\",\"spanId\":\"{}\"",
@@ -197,7 +205,8 @@ struct thread_result {
 void produce(library lib, variant v, const settings& s, std::uint64_t pause, const ctxlog::context& ctx,
              std::atomic<unsigned>& ready, unsigned threads, thread_result& out) {
   const request r;
-  ctxlog::context mine = v == variant::in_context && lib == library::ctxlog ? ctx : ctxlog::context{};
+  const bool ids = v == variant::in_context || v == variant::fenced;
+  ctxlog::context mine = ids && lib == library::ctxlog ? ctx : ctxlog::context{};
   ctxlog::run(mine, [&] {
     ready.fetch_add(1);
     while (ready.load() < threads) {
@@ -455,29 +464,46 @@ int main(int argc, char** argv) {
 
     struct file_case {
       library lib;
+      variant v;
       unsigned threads;
       const std::string& path;
     };
-    const std::vector<file_case> cases{{library::ctxlog, 1, ctxlog_path}, {library::spdlog, 1, spdlog_path},
-                                       {library::ring, 1, ring_path},     {library::ctxlog, 2, ctxlog_path},
-                                       {library::spdlog, 2, spdlog_path}};
+    const variant ids = variant::in_context, fenced = variant::fenced;
+    const std::vector<file_case> cases{
+        {library::ctxlog, ids, 1, ctxlog_path},    {library::spdlog, ids, 1, spdlog_path},
+        {library::ring, ids, 1, ring_path},        {library::ctxlog, fenced, 1, ctxlog_path},
+        {library::ring, fenced, 1, ring_path},     {library::ctxlog, ids, 2, ctxlog_path},
+        {library::spdlog, ids, 2, spdlog_path}};
     auto per_thread = [](const settings& x) { return x.warmup + x.calls + x.batches * k_batch; };
     for (const auto& c : cases) {
-      measure(c.lib, variant::in_context, c.threads, warm, tpn, ctx, "file");
+      measure(c.lib, c.v, c.threads, warm, tpn, ctx, "file");
       complete &= lines_arrived_then_truncate(c.path, per_thread(warm) * c.threads);
     }
     std::vector<row> rows;
     for (const auto& c : cases) {
-      rows.push_back(measure(c.lib, variant::in_context, c.threads, s, tpn, ctx, "file"));
+      rows.push_back(measure(c.lib, c.v, c.threads, s, tpn, ctx, "file"));
       complete &= lines_arrived_then_truncate(c.path, per_thread(s) * c.threads);
     }
+    // The fence's own cost: an empty timed region with the fence in it.
+    std::vector<std::uint64_t> fence_only(100000);
+    for (auto& e : fence_only) {
+      const std::uint64_t t0 = bench::tsc_start();
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      const std::uint64_t t1 = bench::tsc_stop();
+      e = t1 - t0;
+    }
+    std::sort(fence_only.begin(), fence_only.end());
     std::printf("%-8s %-15s %3s %8s %8s %8s %8s %9s  %10s\n", "library", "call (file)", "thr", "p50", "p90", "p99",
                 "p99.9", "max", "batch avg");
     for (const auto& x : rows)
       std::printf("%-8s %-15s %3u %8.1f %8.1f %8.1f %8.1f %9.0f  %10.1f\n", name_of(x.lib),
-                  x.lib == library::ring ? "64-byte slot" : name_of(x.v), x.threads, x.p50, x.p90, x.p99, x.p999, x.max,
+                  x.lib == library::ring ? (x.v == fenced ? "slot + fence" : "64-byte slot") : name_of(x.v), x.threads, x.p50, x.p90, x.p99, x.p999, x.max,
                   x.batch_median);
-    std::printf("(ns, as above; every line of every row was %s in its file)\n", complete ? "found" : "NOT found");
+    std::printf("(ns, as above; every line of every row was %s in its file; '+ fence': the call, then a full\n"
+                " fence, in the timed region: what the caller's next locked instruction pays for the call's stores;\n"
+                " a fence alone: p50 %.1f, p99 %.1f ns with the timer)\n",
+                complete ? "found" : "NOT found", static_cast<double>(bench::quantile(fence_only, 0.5)) / tpn,
+                static_cast<double>(bench::quantile(fence_only, 0.99)) / tpn);
 
     const row& c1 = find(rows, library::ctxlog, variant::in_context, 1, "file");
     const row& s1 = find(rows, library::spdlog, variant::in_context, 1, "file");
@@ -494,6 +520,10 @@ int main(int argc, char** argv) {
     }
     std::printf("  floor (bare ring, 1 thread): p50 %.1f, p99 %.1f, p99.9 %.1f ns; ctxlog/ring p99 %.2fx, p99.9 %.2fx\n",
                 g1.p50, g1.p99, g1.p999, c1.p99 / g1.p99, c1.p999 / g1.p999);
+    const row& cf = find(rows, library::ctxlog, fenced, 1, "file");
+    const row& gf = find(rows, library::ring, fenced, 1, "file");
+    std::printf("  with a fence after the call: ctxlog p90 %.1f, p99 %.1f, p99.9 %.1f ns; ring p90 %.1f, p99 %.1f, p99.9 %.1f ns\n",
+                cf.p90, cf.p99, cf.p999, gf.p90, gf.p99, gf.p999);
     g_ring.reset();
     g_spdlog.reset();
     spdlog::drop("bench-file");
