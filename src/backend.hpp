@@ -31,6 +31,9 @@ namespace detail {
 // calls (from a sink or a layout) must not wait on a queue.
 extern constinit thread_local bool t_in_backend;
 
+// A drain bound that holds nothing back.
+inline constexpr std::uint64_t k_everything = ~std::uint64_t{0};
+
 class backend {
  public:
   static backend& get() noexcept {

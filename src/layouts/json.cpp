@@ -9,7 +9,7 @@
 // earlier one.
 #include <array>
 #include <cmath>
-#include <deque>
+#include <forward_list>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -153,7 +153,7 @@ class json_line final : public layout {
     // The custom fields' keys as written (views into the frame, used only while a
     // record of this frame is being rendered, so the frame is alive; or into store).
     std::vector<out_key> keys;
-    std::deque<std::string> store;  // keys repaired from invalid UTF-8
+    std::forward_list<std::string> store;  // keys repaired from invalid UTF-8
   };
 
   static void check_names(const std::vector<std::string>& names, const char* what) {
@@ -167,8 +167,8 @@ class json_line final : public layout {
 
   // The key as written: invalid UTF-8 replaced (the repaired text kept in store), then
   // '_' prefixed while it names one of the line's own fields.
-  out_key written(std::string_view key, std::deque<std::string>& store) const {
-    if (std::string r; repair_utf8(key, r)) key = store.emplace_back(std::move(r));
+  out_key written(std::string_view key, std::forward_list<std::string>& store) const {
+    if (std::string r; repair_utf8(key, r)) key = store.emplace_front(std::move(r));
     out_key k{key, 0};
     for (;;) {
       bool clash = false;
@@ -264,7 +264,7 @@ class json_line final : public layout {
 
   // The context's members, skipping custom fields whose written key is in skip.
   void render_context(const context& ctx, buffer& b, std::vector<out_key>* keys, const std::vector<out_key>* skip,
-                      std::deque<std::string>& store) const {
+                      std::forward_list<std::string>& store) const {
     const frame* f = ctx.frame_ptr();
     for (std::size_t i = 0; i < well_known_count; ++i) {
       if (f->well_known[i].empty()) continue;
@@ -285,7 +285,9 @@ class json_line final : public layout {
   }
 
   const cached_context& context_parts(const context& ctx) {
-    cached_context& c = contexts_[ctx.id() % contexts_.size()];
+    // Fibonacci hashing: frame ids come from per-thread blocks, so their low bits repeat
+    // across threads.
+    cached_context& c = contexts_[(ctx.id() * 0x9E3779B97F4A7C15ull) >> (64 - k_context_bits)];
     if (c.id != ctx.id()) {
       buffer b;
       c.keys.clear();
@@ -336,10 +338,11 @@ class json_line final : public layout {
   std::string process_json_;
   second_cache seconds_;
   std::array<cached_site, 256> sites_{};
-  std::array<cached_context, 64> contexts_{};
+  static constexpr unsigned k_context_bits = 10;  // 1024 frames: the contexts of many requests in flight
+  std::array<cached_context, std::size_t{1} << k_context_bits> contexts_{};
   std::vector<call_field> fields_;
   std::vector<out_key> keys_;
-  std::deque<std::string> store_;
+  std::forward_list<std::string> store_;
 };
 
 }  // namespace
