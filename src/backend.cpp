@@ -62,11 +62,16 @@ void backend::write_sync(const std::byte* rec) noexcept {
   t_in_backend = false;
 }
 
-void backend::drain_without_worker() noexcept {
-  if (t_in_backend) return;
+void backend::drain_without_worker() noexcept { drain_here(then::nothing); }
+
+void backend::drain_here(then after) noexcept {
+  if (t_in_backend) return;  // a sink or layout of ours: the lock holder drains
   t_in_backend = true;
   try {
-    drain(k_everything);
+    auto lk = router_.lock();
+    drain_locked(k_everything);
+    if (after == then::flush) router_.flush_sinks(true);
+    if (after == then::close) router_.close();
   } catch (...) {
   }
   t_in_backend = false;
@@ -136,29 +141,14 @@ void backend::flush() {
       if (flush_done_ >= ticket) return;
     }
   }
-  // No back-end thread: drain what async mode left queued, here.
-  t_in_backend = true;
-  try {
-    auto lk = router_.lock();
-    drain_locked(k_everything);
-    router_.flush_sinks(true);
-  } catch (...) {
-  }
-  t_in_backend = false;
+  drain_here(then::flush);  // no back-end thread: drain what async mode left queued, here
 }
 
 void backend::shutdown() {
   std::lock_guard control(control_mu_);
   mode_.store(dispatch_mode::sync, std::memory_order_release);
   stop_worker();
-  t_in_backend = true;
-  try {
-    auto lk = router_.lock();
-    drain_locked(k_everything);
-    router_.close();
-  } catch (...) {
-  }
-  t_in_backend = false;
+  drain_here(then::close);
 }
 
 stats backend::get_stats() {
@@ -175,14 +165,7 @@ void backend::at_exit() {
   std::lock_guard control(control_mu_);
   mode_.store(dispatch_mode::sync, std::memory_order_release);
   stop_worker();
-  t_in_backend = true;
-  try {
-    auto lk = router_.lock();
-    drain_locked(k_everything);
-    router_.flush_sinks(true);
-  } catch (...) {
-  }
-  t_in_backend = false;
+  drain_here(then::flush);
 }
 
 // In a fatal-signal handler: have the back-end write out everything queued, waiting at

@@ -72,6 +72,10 @@ class backend {
   std::size_t drain(std::uint64_t until);
   std::size_t drain_locked(std::uint64_t until);
   void report_dropped(producer& p);
+  // Drains every ring on the calling thread (the consumer rule), then flushes or closes
+  // the sinks. Does nothing on a thread that holds the router lock already.
+  enum class then { nothing, flush, close };
+  void drain_here(then after) noexcept;
   void at_exit();
   void crash_drain() noexcept;
   void prepare_fork();

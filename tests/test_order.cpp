@@ -22,17 +22,7 @@ namespace {
 
 using ctxlog_test::capture_sink;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int k_scale = 4;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr int k_scale = 4;
-#else
-constexpr int k_scale = 1;
-#endif
-#else
-constexpr int k_scale = 1;
-#endif
+constexpr int k_scale = ctxlog_test::sanitized ? 4 : 1;
 
 // Reads "t" and "seq" of every line a sink got, per writer.
 std::map<long, std::vector<long>> by_writer(const std::vector<nlohmann::json>& lines) {
