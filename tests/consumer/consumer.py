@@ -75,11 +75,9 @@ def link(a):
         p = run(cxx + flags + ["-c", os.path.join(HERE, "consumer.cpp"), "-o", obj])
         if p.returncode != 0:
             fail("%s could not compile consumer.cpp" % a.cxx, p.stdout)
-        # Sanitizer runtimes are compiler-specific: the library's instrumentation needs the
-        # runtime of the compiler that built it, so that one links (the consumer's object is
-        # still the other compiler's).
-        linker = shlex.split(a.link_with) if a.link_with else cxx
-        p = run(linker + flags + [obj, os.path.abspath(a.lib)] + fmt_flags(a.pkg_config) + ["-o", exe])
+        # Linked by the same compiler, as a user would; in a sanitized build that brings its
+        # own sanitizer runtime, which the library's instrumentation works with too.
+        p = run(cxx + flags + [obj, os.path.abspath(a.lib)] + fmt_flags(a.pkg_config) + ["-o", exe])
         if p.returncode != 0:
             fail("linking the %s-compiled consumer against %s failed" % (a.cxx, a.lib), p.stdout)
         p = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
@@ -116,7 +114,6 @@ def main():
     sub = ap.add_subparsers(dest="mode", required=True)
     l = sub.add_parser("link")
     l.add_argument("--cxx", required=True, help="compiler for consumer.cpp")
-    l.add_argument("--link-with", default="", help="driver that links (default: --cxx)")
     l.add_argument("--lib", required=True, help="the built static library")
     l.add_argument("--include", required=True)
     l.add_argument("--sanitize", default="none", help="the build's b_sanitize")
