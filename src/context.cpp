@@ -116,13 +116,14 @@ const kv_view* find_override(const std::vector<kv_view>& overrides, std::string_
 
 }  // namespace
 
-#if defined(__clang__) || !defined(__GNUC__)
-thread_context& current_slot() noexcept {
+// Defined whatever the compiler building the library: clang-compiled code calls it from
+// its inline current_slot(), also when this file was compiled by g++ (whose own inline
+// current_slot() never needs an out-of-line copy).
+thread_context& current_slot_outlined() noexcept {
   if (thread_context* s = t_slot) [[likely]]
     return *s;
   return first_slot();
 }
-#endif
 
 namespace {
 // The outermost recorded borrowing call of f on this thread, or -1.

@@ -1,7 +1,8 @@
 // src/context_loss.cpp — the opt-in check for context lost between a hand-off and a log
 // call, in one place: the per-thread count of managed work (adapters enter it around the
-// work they run for a captured context), the test a log call makes, and the once-per-call-
-// site report on stderr that the back-end makes when it writes a flagged line.
+// work they run for a captured context), the test a log call makes, the once-per-call-
+// site report on stderr that the back-end makes when it writes a flagged line, and the
+// adapters' report of work that returned without restoring its context.
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "context_loss.hpp"
 #include "ctxlog/context.hpp"
+#include "ctxlog/detail/handoff.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -47,6 +49,42 @@ void report_context_loss(std::string_view file, std::uint32_t line) noexcept {
                               "that captured one\n",
                               static_cast<int>(std::min<std::size_t>(file.size(), 400)), file.data(), line);
   if (n > 0) [[maybe_unused]] auto r = ::write(2, msg, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof msg - 1));
+}
+
+namespace {
+// "{requestId=r-1, region=eu}": a context as the reports show it.
+std::string describe(const context& c) {
+  if (c.empty()) return "{}";
+  std::string s = "{";
+  for (std::size_t i = 0; i < well_known_count; ++i) {
+    const auto v = c.get(well_known_names[i]);
+    if (v.empty()) continue;
+    if (s.size() > 1) s += ", ";
+    s.append(well_known_names[i]).append("=").append(v);
+  }
+  for (const field& f : c.custom()) {
+    if (s.size() > 1) s += ", ";
+    s.append(f.key).append("=").append(f.value);
+  }
+  return s + "}";
+}
+}  // namespace
+
+void report_unrestored(const char* adapter, origin where, const context& installed, const context& found) noexcept {
+  static std::mutex mu;
+  static std::set<std::pair<std::string, unsigned>> seen;
+  try {
+    const std::string key = std::string(adapter) + "@" + (where.file ? where.file : "?");
+    std::lock_guard lk(mu);
+    if (!seen.insert({key, where.line}).second) return;
+    std::fprintf(stderr,
+                 "ctxlog: context not restored: work run by %s (handed off at %s:%u) started in context %s and "
+                 "returned in %s; it called enter_with() or left a scope open. The adapter restored the thread's "
+                 "context; without it, the next task on this thread would have inherited these fields.\n",
+                 adapter, where.file ? where.file : "an unknown site", where.line, describe(installed).c_str(),
+                 describe(found).c_str());
+  } catch (...) {
+  }
 }
 
 }  // namespace detail

@@ -5,7 +5,9 @@
 #include <future>
 #include <memory>
 #include <stdexcept>
+#include <span>
 #include <thread>
+#include <type_traits>
 
 #include "ctxlog/context.hpp"
 
@@ -47,6 +49,17 @@ TEST_SUITE("context") {
     CHECK(&ref == &x);
     auto p = ctxlog::run(fields{}.request_id("r"), [] { return std::make_unique<int>(5); });
     CHECK(*p == 5);
+  }
+
+  TEST_CASE("custom() gives ctxlog::field key/values that outlive the scope in a copy") {
+    static_assert(std::is_same_v<decltype(ctxlog::current().custom()), std::span<const ctxlog::field>>);
+    ctxlog::context kept;
+    ctxlog::run({{"requestId", "r-1"}, {"region", "eu"}, {"shard", "7"}}, [&] { kept = ctxlog::snapshot(); });
+    REQUIRE(kept.custom().size() == 2);  // requestId is well-known, not custom
+    const ctxlog::field& f = kept.custom()[1];
+    CHECK(f.key == "shard");
+    CHECK(f.value == "7");
+    CHECK(ctxlog::current().custom().empty());
   }
 
   TEST_CASE("nested runs inherit and override, and the parent is never modified") {

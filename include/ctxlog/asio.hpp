@@ -7,11 +7,13 @@
 // created with it, each resumption of a co_spawn'ed awaitable) runs in that context.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <type_traits>
 #include <utility>
 
 #include "ctxlog/context.hpp"
-#include "ctxlog/pool.hpp"
+#include "ctxlog/detail/handoff.hpp"
 
 namespace ctxlog {
 inline namespace v1 {

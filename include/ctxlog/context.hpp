@@ -1,28 +1,21 @@
-// ctxlog/context.hpp — the ambient request context: C++'s AsyncLocalStorage.
-//
-// A context is an immutable, reference-counted frame: the well-known correlation fields
-// (requestId, tenantId, traceId, spanId, parentSpanId, userId), custom string key/values
-// and the values of any number of typed storage<T> stores. Each thread has one *current*
-// context. run() / scope install a derived context and put the previous one back on exit;
-// snapshot() / bind() capture the current one in O(1) (one reference count increment) so
-// that it can be re-entered on another thread later. This header knows nothing about
-// logging.
+// ctxlog/context.hpp — the ambient request context, C++'s AsyncLocalStorage: the context
+// value (fields, context: an immutable, reference-counted frame), each thread's current
+// one and the ways to change it (scope, run, exit, enter_with, disable). Knows nothing
+// about logging. bind.hpp and storage.hpp build on it; it includes them at its end.
 #pragma once
 
-#include <atomic>
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
-#include <optional>
 #include <span>
-#include <stdexcept>
-#include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "ctxlog/detail/frame.hpp"
+#include "ctxlog/field.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -103,9 +96,13 @@ class context {
 
   // A field by JSON name, well-known or custom; "" when it is not set.
   std::string_view get(std::string_view key) const noexcept;
-  // The custom (not well-known) fields, in the order they were first set.
-  std::span<const detail::kv_view> custom() const noexcept {
-    return f_ ? std::span<const detail::kv_view>(f_->custom, f_->n_custom) : std::span<const detail::kv_view>();
+  // The custom (not well-known) fields, in the order they were first set. The span and
+  // the views in it stay valid as long as this context (or a copy of it) lives.
+  //
+  // Example:
+  //   for (const ctxlog::field& f : ctxlog::current().custom()) headers[f.key] = f.value;
+  std::span<const field> custom() const noexcept {
+    return f_ ? std::span<const field>(f_->custom, f_->n_custom) : std::span<const field>();
   }
 
   // No fields and no store values.
@@ -140,94 +137,16 @@ class context {
   detail::frame* f_ = nullptr;
 };
 
-namespace detail {
-// The calling thread's context state.
-//
-// Borrowing: while a bound_fn, async_resource or adapter task runs, the thread's context
-// is the frame its callable holds, installed *without* a reference count increment (the
-// callable is alive for the whole call), so a bound call costs no atomic operation and
-// many threads calling callables bound to one frame do not contend on its count. `lent`
-// says the slot's frame is such a borrowed one (not owned: never released from the
-// slot). Everything that replaces the slot's frame goes through install()/reinstate(),
-// which carry that flag, so a scope or coroutine entered inside a bound call and
-// enter_with()/disable() there keep the counts exact.
-struct thread_context {
-  static constexpr std::uint32_t recorded = 16;
-  context ctx;              // what current() returns
-  bool lent = false;        // ctx's frame is borrowed, not owned
-  std::uint32_t depth = 0;  // borrowing calls open on this thread
-  // The frame each of the first `recorded` open borrowing calls borrowed, outermost
-  // first; bit 0 set: that call has taken over the reference of a holder destroyed
-  // during it, and releases it when it returns (see lent_context).
-  std::uintptr_t borrowed[recorded] = {};
-  // Deeper than `recorded`: references of holders destroyed there, released when the
-  // depth is back to `recorded`.
-  std::vector<frame*>* parked = nullptr;
-};
+}  // namespace v1
+}  // namespace ctxlog
 
-// The calling thread's state.
-//
-// With clang it is out of line on purpose: clang optimises a coroutine before splitting
-// it at its suspension points, and has kept a thread_local's address across a
-// co_await, then used the first thread's slot after resuming on another one
-// (llvm-project issue 47179); behind a real call every read is fresh. g++ lowers a
-// coroutine into its resume function before optimising, so no value can cross a
-// suspension unless it lives in the coroutine frame; there the read is inline: one
-// %fs-relative load (tests/propagation/test_coro.cpp checks both compilers).
-// t_slot points at the thread's state once the thread has used it (it is a plain
-// pointer so that reading it needs no first-use guard); first_slot() sets it.
-thread_context& first_slot() noexcept;
-#if defined(__clang__) || !defined(__GNUC__)
-thread_context& current_slot() noexcept;
-#else
-[[gnu::tls_model("initial-exec")]] extern constinit thread_local thread_context* t_slot;
-inline thread_context& current_slot() noexcept {
-  if (thread_context* s = t_slot) [[likely]]
-    return *s;
-  return first_slot();
-}
-#endif
+// The thread's state and the borrowing internals, which build on the complete context
+// type (and which scope and enter_with below use).
+#define CTXLOG_DETAIL_CONTEXT_DEFINED 1
+#include "ctxlog/detail/borrow.hpp"
 
-struct slot_access {
-  static frame* take(context& c) noexcept { return std::exchange(c.f_, nullptr); }
-  static void put(context& c, frame* f) noexcept { c.f_ = f; }
-  static frame* peek(const context& c) noexcept { return c.f_; }
-};
-
-// A context taken out of the slot, with its ownership flag; goes back with reinstate().
-struct saved_context {
-  frame* f = nullptr;
-  bool lent = false;
-};
-// Puts f in the slot (lent: borrowed, else the slot takes over a reference) and returns
-// what was there.
-inline saved_context install(thread_context& t, frame* f, bool lent) noexcept {
-  const saved_context prev{slot_access::peek(t.ctx), t.lent};
-  slot_access::put(t.ctx, f);
-  t.lent = lent;
-  return prev;
-}
-// Puts prev back and drops the frame that was there (releasing it when owned). The
-// release comes last, so destructors it runs (storage<T> values) see prev installed.
-inline void reinstate(thread_context& t, saved_context prev) noexcept {
-  frame* const now = slot_access::peek(t.ctx);
-  const bool owned = !t.lent;
-  slot_access::put(t.ctx, prev.f);
-  t.lent = prev.lent;
-  if (now && owned) release(now);
-}
-// The frame that a log call on this thread must carry (nullptr when empty or disabled).
-const frame* current_frame() noexcept;
-extern std::atomic<bool> g_disabled;
-inline void reenable() noexcept {
-  if (g_disabled.load(std::memory_order_relaxed)) g_disabled.store(false, std::memory_order_relaxed);
-}
-// A frame = parent + f + (optionally) one store slot. Never returns nullptr (throws
-// std::bad_alloc like new); returns an empty context when the result has nothing in it.
-context derive(const context& parent, const fields* f, const slot* s);
-std::uint32_t new_store_id() noexcept;
-const value_box* find_slot(const frame* f, std::uint32_t store) noexcept;
-}  // namespace detail
+namespace ctxlog {
+inline namespace v1 {
 
 // The calling thread's current context; the empty context outside any run() and while
 // disable() is in force. The reference stays valid for the life of the thread, but the
@@ -260,74 +179,6 @@ class scope {
  private:
   detail::saved_context prev_;
 };
-
-namespace detail {
-void release_borrowed(std::uint32_t depth) noexcept;
-
-// Installs a context that the caller guarantees outlives the scope, without touching
-// its reference count (see thread_context). For lent_context holders and adapter jobs.
-// The frames borrowed by the open calls are recorded in the thread's state, so that a
-// holder destroyed during its own call can tell (its `this` never escapes: the saved
-// state stays in registers).
-class borrow_scope {
- public:
-  explicit borrow_scope(const context& c) noexcept {
-    thread_context& t = current_slot();
-    frame* const f = slot_access::peek(c);
-    prev_ = install(t, f, true);
-    depth_ = t.depth;
-    if (depth_ < thread_context::recorded) [[likely]]
-      t.borrowed[depth_] = reinterpret_cast<std::uintptr_t>(f);
-    t.depth = depth_ + 1;
-  }
-  ~borrow_scope() {
-    thread_context& t = current_slot();
-    reinstate(t, prev_);
-    t.depth = depth_;
-    if (depth_ < thread_context::recorded ? (t.borrowed[depth_] & 1) != 0 : depth_ == thread_context::recorded)
-        [[unlikely]]
-      release_borrowed(depth_);
-  }
-  borrow_scope(const borrow_scope&) = delete;
-  borrow_scope& operator=(const borrow_scope&) = delete;
-
- private:
-  saved_context prev_;
-  std::uint32_t depth_;
-};
-
-// The context of a callable that lends it to the thread when called (bound_fn,
-// async_resource, carried). Should the holder be destroyed or reassigned *during* one of
-// its own calls (a std::function that resets itself), its frame is still the thread's
-// current one: the borrowing call then takes over the holder's reference and releases it
-// when it returns. A holder moved during such a call keeps a reference too (the move is
-// a copy then), so a callable that moves itself to a queue another thread drains is safe.
-void release_lent(frame* f) noexcept;
-bool borrowed_here(const frame* f) noexcept;
-class lent_context {
- public:
-  lent_context() noexcept = default;
-  explicit lent_context(context c) noexcept : c_(std::move(c)) {}
-  lent_context(const lent_context&) noexcept = default;
-  lent_context(lent_context&& o) noexcept {
-    if (!o.c_.empty()) {
-      if (borrowed_here(o.c_.frame_ptr())) c_ = o.c_;
-      else c_ = std::move(o.c_);
-    }
-  }
-  lent_context& operator=(lent_context o) noexcept {
-    swap(c_, o.c_);
-    return *this;
-  }
-  ~lent_context() {
-    if (frame* f = slot_access::take(c_)) release_lent(f);
-  }
-  const context& get() const noexcept { return c_; }
-
- private:
-  context c_;
-};
-}  // namespace detail
 
 inline context context::with(const fields& f) const { return detail::derive(*this, &f, nullptr); }
 
@@ -386,182 +237,10 @@ void disable() noexcept;
 void set_context_loss_check(bool on) noexcept;
 bool context_loss_check() noexcept;
 
-namespace detail {
-// Adapters put one of these around the work they run for a captured context.
-// Counts only while the check is on (one relaxed load otherwise), so adapters and bound
-// calls pay nothing for the debug aid when it is off.
-extern std::atomic<bool> g_loss_check;
-void enter_managed() noexcept;
-void leave_managed() noexcept;
-class managed_scope {
- public:
-  explicit managed_scope(const context& captured) noexcept
-      : counted_(g_loss_check.load(std::memory_order_relaxed) && !captured.empty()) {
-    if (counted_) enter_managed();
-  }
-  ~managed_scope() {
-    if (counted_) leave_managed();
-  }
-  managed_scope(const managed_scope&) = delete;
-  managed_scope& operator=(const managed_scope&) = delete;
-
- private:
-  bool counted_;
-};
-// True when the calling thread runs managed work and its context is empty.
-bool context_lost() noexcept;
-}  // namespace detail
-
-// A callable that runs f in the context that was current when bind() was called, then
-// restores the caller's. Works with move-only callables; the result is as copyable as f.
-// A call borrows the captured context (no reference count traffic; see
-// detail::thread_context): it costs two thread-local accesses.
-template <class F>
-class bound_fn {
- public:
-  bound_fn(context c, F f) : ctx_(std::move(c)), f_(std::move(f)) {}
-  template <class... A>
-  decltype(auto) operator()(A&&... a) & {
-    detail::borrow_scope s(ctx_.get());
-    detail::managed_scope m(ctx_.get());
-    return std::invoke(f_, std::forward<A>(a)...);
-  }
-  template <class... A>
-  decltype(auto) operator()(A&&... a) const& {
-    detail::borrow_scope s(ctx_.get());
-    detail::managed_scope m(ctx_.get());
-    return std::invoke(f_, std::forward<A>(a)...);
-  }
-  template <class... A>
-  decltype(auto) operator()(A&&... a) && {
-    detail::borrow_scope s(ctx_.get());
-    detail::managed_scope m(ctx_.get());
-    return std::invoke(std::move(f_), std::forward<A>(a)...);
-  }
-  const context& captured() const noexcept { return ctx_.get(); }
-
- private:
-  detail::lent_context ctx_;
-  F f_;
-};
-
-template <class F>
-bound_fn<std::decay_t<F>> bind(F&& f) {
-  return {snapshot(), std::forward<F>(f)};
-}
-
-// Like Node's AsyncResource: captures the context at construction, and run_in_scope(fn)
-// later runs fn in it from any thread. For library authors whose callbacks are invoked
-// from their own threads or queues.
-class async_resource {
- public:
-  async_resource() noexcept : ctx_(snapshot()) {}
-  explicit async_resource(context c) noexcept : ctx_(std::move(c)) {}
-  template <class F, class... A>
-  decltype(auto) run_in_scope(F&& fn, A&&... a) const {
-    detail::borrow_scope s(ctx_.get());
-    detail::managed_scope m(ctx_.get());
-    return std::invoke(std::forward<F>(fn), std::forward<A>(a)...);
-  }
-  const context& captured() const noexcept { return ctx_.get(); }
-
- private:
-  detail::lent_context ctx_;
-};
-
-// Thrown by storage<T>::require() when no value is in scope and there is no default.
-class missing_context : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-// An independent typed store riding on the ambient context, like one
-// AsyncLocalStorage instance: a DB transaction, an auth principal, a deadline. Any number
-// of stores may exist; each has its own run / get / enter_with / exit / disable and an
-// optional default. Values are immutable once stored (get() returns const T*): store a
-// pointer or handle when the object itself must change. Thread-safe.
-//
-// Example:
-//   ctxlog::storage<principal> auth{{.name = "auth"}};
-//   auth.run(principal{"alice"}, [] { handle(); });
-//   ... deep inside handle(): const principal& p = auth.require();
-template <class T>
-class storage {
- public:
-  struct options {
-    std::string name{};              // used in require()'s error message
-    std::optional<T> default_value{};  // what get()/require() give outside any run
-  };
-
-  storage() : id_(detail::new_store_id()) {}
-  explicit storage(options o)
-      : id_(detail::new_store_id()), name_(std::move(o.name)), default_(std::move(o.default_value)) {}
-  storage(const storage&) = delete;
-  storage& operator=(const storage&) = delete;
-
-  // The value in scope on this thread, else the default, else nullptr. The pointer stays
-  // valid while the run() that stored the value is active (or a captured context holds it).
-  const T* get() const noexcept {
-    if (!disabled_.load(std::memory_order_relaxed)) {
-      if (auto* b = detail::find_slot(detail::current_frame(), id_))
-        return &static_cast<const detail::typed_box<T>*>(b)->value;
-    }
-    return default_ ? &*default_ : nullptr;
-  }
-
-  // The value in scope or the default; throws missing_context when there is neither.
-  const T& require() const {
-    if (const T* v = get()) return *v;
-    throw missing_context("ctxlog::storage '" + (name_.empty() ? std::string("<unnamed>") : name_) +
-                          "': require() called outside any run() of this store, and it has no default");
-  }
-
-  // Runs fn with value stored (and every other store and field kept); returns fn's result.
-  template <class F>
-  decltype(auto) run(T value, F&& fn) {
-    scope s(with_value(std::move(value)));
-    return std::invoke(std::forward<F>(fn));
-  }
-
-  // Stores value for the rest of this thread's current context (see ctxlog::enter_with
-  // for the risks).
-  void enter_with(T value) { ctxlog::enter_with(with_value(std::move(value))); }
-
-  // Runs fn with this store empty (get() gives the default); other stores are kept.
-  template <class F>
-  decltype(auto) exit(F&& fn) {
-    const detail::slot s{id_, nullptr};
-    scope sc(detail::derive(current(), nullptr, &s));
-    return std::invoke(std::forward<F>(fn));
-  }
-
-  // Like AsyncLocalStorage.disable(): get() gives the default on every thread until the
-  // next run()/enter_with() of this store.
-  void disable() noexcept { disabled_.store(true, std::memory_order_relaxed); }
-
-  const std::string& name() const noexcept { return name_; }
-
- private:
-  context with_value(T&& value) {
-    auto* box = new detail::typed_box<T>(std::move(value));
-    const detail::slot s{id_, box};
-    context c;
-    try {
-      c = detail::derive(current(), nullptr, &s);
-    } catch (...) {
-      detail::release(box);
-      throw;
-    }
-    detail::release(box);  // the frame holds its own reference now
-    disabled_.store(false, std::memory_order_relaxed);
-    return c;
-  }
-
-  const std::uint32_t id_;
-  const std::string name_;
-  const std::optional<T> default_;
-  std::atomic<bool> disabled_{false};
-};
-
 }  // namespace v1
 }  // namespace ctxlog
+
+// Callables bound to a context and typed stores: their own headers, included here so that
+// code written when they lived in this one still compiles.
+#include "ctxlog/bind.hpp"
+#include "ctxlog/storage.hpp"

@@ -6,6 +6,8 @@
 // coroutine's fields and never leaks them into what the thread runs next.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <condition_variable>
 #include <coroutine>
 #include <exception>

@@ -1,6 +1,8 @@
 // ctxlog/level.hpp — severity levels, shared by the front-end, the back-end and sinks.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string_view>

@@ -7,6 +7,8 @@
 // exception in the caller, as usual). Include <oneapi/tbb.h> (or the algorithm headers).
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_invoke.h>
 #include <oneapi/tbb/task_arena.h>
@@ -16,7 +18,7 @@
 #include <utility>
 
 #include "ctxlog/context.hpp"
-#include "ctxlog/pool.hpp"
+#include "ctxlog/detail/handoff.hpp"
 
 namespace ctxlog {
 inline namespace v1 {

@@ -7,6 +7,8 @@
 // X-Request-Id. Every parser rejects malformed input rather than guessing.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>

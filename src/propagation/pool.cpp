@@ -1,4 +1,5 @@
-// src/pool.cpp — the context-carrying thread pool and the adapters' debug reports.
+// src/propagation/pool.cpp — the context-carrying thread pool and its report of exceptions
+// escaping post()ed tasks.
 //
 // The pool is a plain mutex + condition-variable queue of type-erased jobs; each job
 // carries the context captured at submit and installs it itself (pool_job::run), so the
@@ -6,12 +7,9 @@
 #include "ctxlog/pool.hpp"
 
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <exception>
 #include <mutex>
-#include <set>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -21,41 +19,6 @@ namespace ctxlog {
 inline namespace v1 {
 
 namespace detail {
-
-namespace {
-std::string describe(const context& c) {
-  if (c.empty()) return "{}";
-  std::string s = "{";
-  for (std::size_t i = 0; i < well_known_count; ++i) {
-    const auto v = c.get(well_known_names[i]);
-    if (v.empty()) continue;
-    if (s.size() > 1) s += ", ";
-    s.append(well_known_names[i]).append("=").append(v);
-  }
-  for (const auto& kv : c.custom()) {
-    if (s.size() > 1) s += ", ";
-    s.append(kv.key).append("=").append(kv.value);
-  }
-  return s + "}";
-}
-}  // namespace
-
-void report_unrestored(const char* adapter, origin where, const context& installed, const context& found) noexcept {
-  static std::mutex mu;
-  static std::set<std::pair<std::string, unsigned>> seen;
-  try {
-    const std::string key = std::string(adapter) + "@" + (where.file ? where.file : "?");
-    std::lock_guard lk(mu);
-    if (!seen.insert({key, where.line}).second) return;
-    std::fprintf(stderr,
-                 "ctxlog: context not restored: work run by %s (handed off at %s:%u) started in context %s and "
-                 "returned in %s; it called enter_with() or left a scope open. The adapter restored the thread's "
-                 "context; without it, the next task on this thread would have inherited these fields.\n",
-                 adapter, where.file ? where.file : "an unknown site", where.line, describe(installed).c_str(),
-                 describe(found).c_str());
-  } catch (...) {
-  }
-}
 
 void report_task_exception(std::exception_ptr e, origin where) noexcept {
   try {

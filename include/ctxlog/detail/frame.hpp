@@ -6,10 +6,14 @@
 // its lifetime is an atomic reference count.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "ctxlog/field.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -21,10 +25,8 @@ inline constexpr std::size_t well_known_count = 6;
 inline constexpr std::string_view well_known_names[well_known_count] = {
     "requestId", "tenantId", "traceId", "spanId", "parentSpanId", "userId"};
 
-struct kv_view {
-  std::string_view key;
-  std::string_view value;
-};
+// A custom key/value; the public name is ctxlog::field (context::custom()).
+using kv_view = field;
 
 // The value of one storage<T>, shared by every frame that inherits it.
 struct value_box {
