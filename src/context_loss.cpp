@@ -72,11 +72,12 @@ std::string describe(const context& c) {
 
 void report_unrestored(const char* adapter, origin where, const context& installed, const context& found) noexcept {
   static std::mutex mu;
-  static std::set<std::pair<std::string, unsigned>> seen;
+  // Leaked on purpose, like report_context_loss's: usable from static destructors.
+  static auto* seen = new std::set<std::pair<std::string, unsigned>>();
   try {
     const std::string key = std::string(adapter) + "@" + (where.file ? where.file : "?");
     std::lock_guard lk(mu);
-    if (!seen.insert({key, where.line}).second) return;
+    if (!seen->insert({key, where.line}).second) return;
     std::fprintf(stderr,
                  "ctxlog: context not restored: work run by %s (handed off at %s:%u) started in context %s and "
                  "returned in %s; it called enter_with() or left a scope open. The adapter restored the thread's "

@@ -12,6 +12,8 @@
 //   });
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -14,6 +14,8 @@
 //   ctxlog::configure({.sinks = {file}, .process = {.service = "orders", .version = "1.4.2"}});
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <memory>

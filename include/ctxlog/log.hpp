@@ -11,6 +11,8 @@
 //   LOG_WARN_TO(orders, "stock low for {}", sku);
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstring>

@@ -7,6 +7,8 @@
 // lock), so a sink needs no locking of its own.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <atomic>
 #include <memory>
 #include <string_view>

@@ -10,6 +10,8 @@
 // tagged (number, bool, string), so one generic reader turns them into JSON.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -6,6 +6,8 @@
 // U+FFFD per maximal subpart, as the Unicode standard recommends.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstring>
 #include <string>
 #include <string_view>

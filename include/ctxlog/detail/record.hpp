@@ -6,6 +6,8 @@
 // carry records are defined in src/queue.hpp.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -7,6 +7,8 @@
 // neither grow memory nor block the program; a closed pipe raises no SIGPIPE.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <string>
 
 #include "ctxlog/sink.hpp"

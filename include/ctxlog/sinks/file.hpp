@@ -10,6 +10,8 @@
 //   ctxlog::sinks::reopen_on_sighup();  // logrotate's postrotate: kill -HUP <pid>
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <exception>

@@ -2,6 +2,8 @@
 // everything but the output).
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <memory>
 
 #include "ctxlog/sink.hpp"

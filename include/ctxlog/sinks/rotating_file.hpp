@@ -7,6 +7,8 @@
 //                                                             {.max_size = 50 << 20, .max_backups = 4})}});
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>

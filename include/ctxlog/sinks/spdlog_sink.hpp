@@ -9,6 +9,8 @@
 //   // logs/orders_2026-11-22.log: one JSON object per line
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include <memory>
 
 #include <spdlog/sinks/sink.h>

@@ -1,6 +1,8 @@
 // ctxlog/sinks/stdio.hpp — sinks for the process's standard output and standard error.
 #pragma once
 
+#include "ctxlog/detail/require_cxx20.hpp"
+
 #include "ctxlog/sink.hpp"
 
 namespace ctxlog {
