@@ -92,17 +92,18 @@ TEST_SUITE("time order") {
     auto sink = std::make_shared<capture_sink>();
     sink->set_layout(ctxlog::json_layout({.precision = ctxlog::time_precision::ns, .format = ctxlog::time_format::epoch}));
     ctxlog::configure({.sinks = {sink}, .queue_capacity = 64 * 1024});
-    const int per_thread = 50000 / k_scale;
+    constexpr int per_thread = 50000 / k_scale;
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
-      threads.emplace_back([t, per_thread] {
+      threads.emplace_back([t] {
         for (int i = 0; i < per_thread; ++i) LOG_INFO("x", ctxlog::kv("t", t), ctxlog::kv("seq", i));
       });
     for (auto& t : threads) t.join();
     const auto lines = sink->parsed();
     REQUIRE(lines.size() == static_cast<std::size_t>(4 * per_thread));
-    for (const auto& [t, seqs] : by_writer(lines)) {
-      INFO("thread " << t);
+    for (const auto& writer : by_writer(lines)) {
+      const auto& seqs = writer.second;  // no structured binding: INFO captures it (clang 14)
+      INFO("thread " << writer.first);
       REQUIRE(seqs.size() == static_cast<std::size_t>(per_thread));
       bool ordered = true;
       for (int i = 0; i < per_thread; ++i) ordered &= seqs[static_cast<std::size_t>(i)] == i;
@@ -256,7 +257,8 @@ TEST_SUITE("fork") {
     }
     CHECK(wrong_ids == 0);
     CHECK(child_lines.size() == static_cast<std::size_t>(children));
-    for (const auto& [c, n] : child_lines) CHECK_MESSAGE(n == 1, "child " << c << " wrote " << n << " lines");
+    for (const auto& child : child_lines)
+      CHECK_MESSAGE(child.second == 1, "child " << child.first << " wrote " << child.second << " lines");
     for (int t = 0; t < 2; ++t) {
       INFO("writer " << t);
       CHECK(parent_lines[t].size() == static_cast<std::size_t>(logged[t].load()));
