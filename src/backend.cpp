@@ -49,7 +49,9 @@ void backend::write_sync(const std::byte* rec) noexcept {
     record_header h;
     std::memcpy(&h, rec, sizeof h);
     auto lk = router_.lock();
-    drain_locked(h.timestamp);  // queued records stamped before this one go first
+    // Queued records stamped before this one go first; the margin keeps a record that
+    // happened-before this one in that set even if its stamp was taken early.
+    drain_locked(h.timestamp + k_stamp_margin);
     if (router_.closed()) {
       dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
     } else {
@@ -99,7 +101,7 @@ void backend::configure(config c) {
     auto lk = router_.lock();
     t_in_backend = true;
     try {
-      drain_locked(timestamp());
+      drain_locked(k_everything);
       router_.install(std::move(r));  // may reject the configuration: nothing changed
     } catch (...) {
       t_in_backend = false;
@@ -238,9 +240,11 @@ void backend::run() {
       stopping = stop_requested_;
     }
     const bool crash = crash_requested_.load(std::memory_order_acquire);
-    // Taken after the ticket: every record logged before a flush() is older than this.
-    // Stopping (mode_ is sync, nothing new is queued) or crashing: everything.
-    const std::uint64_t until = stopping || crash ? k_everything : timestamp();
+    // A flush() waits for every record logged before it, stopping (mode_ is sync, nothing
+    // new is queued) and crashing want everything: such a pass writes all that is
+    // published, in timestamp order. Otherwise only what is older than the pass bound.
+    const bool everything = stopping || crash || ticket > flush_done_snapshot_;
+    const std::uint64_t until = everything ? k_everything : pass_bound();
     std::size_t n = 0;
     try {
       n = drain(until);

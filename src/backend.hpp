@@ -34,6 +34,16 @@ extern constinit thread_local bool t_in_backend;
 // A drain bound that holds nothing back.
 inline constexpr std::uint64_t k_everything = ~std::uint64_t{0};
 
+// The bound of a pass that starts now: records stamped up to it are complete, whatever
+// the CPUs did out of order. rdtsc is not ordered with the memory accesses around it: a
+// producer's stamp may be taken a few hundred cycles before the loads that precede it
+// in program order (the one that saw another thread's line, say), so a pass writes only
+// what is older than now by a margin well above that window (~1.6 us); and its own
+// reading of the clock is fenced so that it comes before the pass reads any ring.
+std::uint64_t pass_bound() noexcept;
+// The margin, in timestamp units.
+inline constexpr std::uint64_t k_stamp_margin = timestamp_is_tsc ? 4096 : 2000;
+
 class backend {
  public:
   static backend& get() noexcept {

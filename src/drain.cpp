@@ -5,6 +5,10 @@
 // before the pass began is written in timestamp order with everything else, and a record
 // that happens-before another (a thread joined, a message passed) is written first.
 // Records stamped after T wait for the next pass. Runs under the router lock.
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
 #include <algorithm>
 #include <stdexcept>
 #include <vector>
@@ -20,10 +24,6 @@ namespace {
 // the same: clocks that disagree (unsynchronised TSCs, CLOCK_REALTIME stepped back)
 // must not hold lines back. ~27 ms of a 2.4 GHz TSC; 20 ms of CLOCK_REALTIME.
 constexpr std::uint64_t k_hold_limit = timestamp_is_tsc ? std::uint64_t{1} << 26 : 20'000'000;
-// A record stamped but not yet published holds back later records of the other rings
-// for at most this long (its thread may have been preempted mid-call, for a time slice
-// of a few ms): ~6.5 ms of a 2.6 GHz TSC; 6 ms of CLOCK_REALTIME.
-constexpr std::uint64_t k_in_flight_wait = timestamp_is_tsc ? std::uint64_t{1} << 24 : 6'000'000;
 
 // One ring's read position during a pass.
 struct cursor {
@@ -75,6 +75,17 @@ struct later_first {
 
 }  // namespace
 
+std::uint64_t pass_bound() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_lfence();  // earlier instructions done before the clock is read...
+  const std::uint64_t now = __rdtsc();
+  _mm_lfence();  // ...and the clock read before any later load (the rings' positions)
+#else
+  const std::uint64_t now = timestamp();
+#endif
+  return now - k_stamp_margin;
+}
+
 std::size_t backend::drain(std::uint64_t until) {
   auto lk = router_.lock();
   return drain_locked(until);
@@ -86,16 +97,6 @@ std::size_t backend::drain_locked(std::uint64_t until) {
   producers_.refresh(snapshot_, seen_version_);
   thread_local std::vector<cursor> ready;  // rings with a record to write, as a min-heap
   ready.clear();
-  // A record some thread stamped before `until` but has not published yet (it is copying
-  // its arguments, or was preempted doing so) would come out after later lines of the
-  // other rings: write only what is older than it, for a while.
-  if (until != k_everything) {
-    const std::uint64_t original = until;
-    for (const auto& sp : snapshot_) {
-      const std::uint64_t f = sp->queue.in_flight();
-      if (f != 0 && f <= until && original - f < k_in_flight_wait) until = f - 1;
-    }
-  }
   bool any_finished = false;
   for (const auto& sp : snapshot_) {
     producer& p = *sp;

@@ -104,17 +104,9 @@ class record_queue {
   // only: nothing is read or written, so it needs no ordering.
   void publish() noexcept {
     published_.store(write_, std::memory_order_release);
-    in_flight_.store(0, std::memory_order_relaxed);  // after published_: TSO keeps the order
     prefetch_for_write(buf_.get() + (write_ & mask_));
     prefetch_for_write(buf_.get() + ((write_ + 64) & mask_));
   }
-
-  // Producer: the record being written now was stamped ts (nonzero); publish() clears
-  // it. Shares published_'s cache line, which the back-end reads every pass anyway.
-  void stamp(std::uint64_t ts) noexcept { in_flight_.store(ts, std::memory_order_relaxed); }
-  // Consumer: the stamp of a record reserved but not yet published, or 0. Read before
-  // readable(), so a record published in between is in the pass (and at worst held back).
-  std::uint64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
 
   // Consumer: the position up to which entries may be read.
   std::size_t readable() const noexcept { return published_.load(std::memory_order_acquire); }
@@ -143,7 +135,6 @@ class record_queue {
   alignas(64) std::size_t write_ = 0;  // producer only
   std::size_t read_cache_ = 0;         // producer only: last consumed_ seen
   alignas(64) std::atomic<std::size_t> published_{0};
-  std::atomic<std::uint64_t> in_flight_{0};
   alignas(64) std::atomic<std::size_t> consumed_{0};
   std::size_t read_ = 0;  // consumer only
 };

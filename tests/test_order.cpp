@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -65,19 +67,19 @@ TEST_SUITE("time order") {
     auto sink = std::make_shared<capture_sink>();
     ctxlog::configure({.sinks = {sink}, .queue_capacity = 64 * 1024});
     const int total = 20000 / k_scale;
-    std::atomic<int> turn{0};
+    std::mutex mu;  // the hand-off a program makes: a lock (a spin on a bare atomic, see docs)
+    std::condition_variable cv;
+    int turn = 0;
     std::vector<std::thread> threads;
     for (int me = 0; me < 4; ++me)
       threads.emplace_back([&, me] {
         for (;;) {
-          const int n = turn.load(std::memory_order_acquire);
-          if (n >= total) return;
-          if (n % 4 != me) {
-            std::this_thread::yield();
-            continue;
-          }
-          LOG_INFO("turn", ctxlog::kv("n", n), ctxlog::kv("me", me));
-          turn.store(n + 1, std::memory_order_release);  // the next thread's line happens after this one
+          std::unique_lock lk(mu);
+          cv.wait(lk, [&] { return turn >= total || turn % 4 == me; });
+          if (turn >= total) return;
+          LOG_INFO("turn", ctxlog::kv("n", turn), ctxlog::kv("me", me));
+          ++turn;  // the next thread's line happens after this one
+          cv.notify_all();
         }
       });
     for (auto& t : threads) t.join();
