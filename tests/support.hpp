@@ -60,6 +60,11 @@ class capture_sink final : public ctxlog::sink {
     std::lock_guard lk(mu_);
     return lines_.size();
   }
+  // Lines received so far, without flushing ctxlog first.
+  std::size_t received() const {
+    std::lock_guard lk(mu_);
+    return lines_.size();
+  }
   void clear() {
     std::lock_guard lk(mu_);
     lines_.clear();

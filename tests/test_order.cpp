@@ -137,7 +137,13 @@ TEST_SUITE("time order") {
     });
     while (sink->size() == 0) std::this_thread::yield();
     for (int i = 0; i < 1000; ++i) LOG_INFO("busy", ctxlog::kv("seq", i));
-    const auto lines = sink->parsed();  // flush() returns while the rare thread is silent
+    // No flush() (it would force everything out): the back-end's own passes must write
+    // the busy lines while the rare thread stays silent. Bounded wait, generous.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (sink->received() < 1001 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(sink->received() == 1001);
+    const auto lines = sink->parsed();
     CHECK(lines.size() == 1001);
     CHECK(lines.back()["seq"] == 999);
     go_on = true;
