@@ -45,7 +45,6 @@ std::uint32_t process_id() noexcept {
 }
 
 producer* this_thread_producer() noexcept { return t_producer; }
-bool this_thread_retired() noexcept { return t_exited; }
 
 producer* producer_registry::register_this_thread(std::size_t capacity) {
   if (t_exited) return nullptr;

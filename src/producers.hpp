@@ -51,9 +51,8 @@ struct producer {
 };
 
 // The calling thread's producer, or nullptr (not registered yet, or the thread is
-// exiting: then `retired()` is true and its log calls take the synchronous path).
+// exiting: then registration fails and its log calls take the synchronous path).
 producer* this_thread_producer() noexcept;
-bool this_thread_retired() noexcept;
 
 class producer_registry {
  public:
