@@ -7,6 +7,7 @@ packages=(
   g++ clang meson ninja-build pkg-config cmake
   libfmt-dev libspdlog-dev nlohmann-json3-dev doctest-dev
   libtbb-dev libasio-dev libboost-dev libcpp-httplib-dev libbenchmark-dev
+  libsqlite3-dev jq
 )
 
 missing=()

@@ -1,0 +1,100 @@
+// ctxlog/httplib.hpp — HTTP middleware for cpp-httplib: a context per request in, the
+// context injected into every call out.
+//
+// Optional: built when cpp-httplib is found (meson feature 'httplib'); link
+// ctxlog_httplib_dep. Include <httplib.h> yourself or let this header do it.
+//
+// Server side, instrument(server) once before listen():
+//   - each request runs in a context built by extract() from its traceparent, tracestate,
+//     baggage, X-Request-Id and X-Tenant-Id (or generated), with a new server spanId;
+//     every handler, on whichever worker of httplib's pool, logs in it;
+//   - the response echoes X-Request-Id and a traceparent naming the server span;
+//   - one access line per request, after the response: method, route, status, duration,
+//     bytes in and out (the RED fields), written at info (warn for 4xx, error for 5xx),
+//     with the span fields of span.hpp (span, spanKind "server", startUnixNano,
+//     durationNs, outcome) so the request is a span of its trace.
+// Client side, client: each call is a client span (a new spanId, so the callee's parent
+// is a span that is in the log), its headers carry the current context, and a failed call
+// (refused, timed out, reset) ends with an error line carrying the request's ids.
+#pragma once
+
+#include "ctxlog/detail/require_cxx20.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <httplib.h>
+
+#include "ctxlog/context.hpp"
+#include "ctxlog/trace.hpp"
+
+namespace ctxlog {
+inline namespace v1 {
+
+class logger;
+
+namespace http {
+
+struct server_options {
+  // The access lines' logger; nullptr: get_logger("http").
+  const logger* access_log = nullptr;
+  // How the request's context is built from its headers.
+  extract_options extract{};
+  // The route named in the access line and the span ("POST /orders/:id" rather than the
+  // path with its ids); default: "<method> <path>".
+  std::function<std::string(const httplib::Request&)> route{};
+};
+
+// Installs ctxlog's handlers on server (its pre-routing handler and logger: replace
+// neither after this call). Call before listen().
+void instrument(httplib::Server& server, server_options options = {});
+
+struct client_options {
+  // Where failed calls are reported and the client spans' end lines go; nullptr:
+  // get_logger("http").
+  const logger* log = nullptr;
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds write_timeout{5000};
+};
+
+// An httplib::Client whose calls carry the current context. Thread-compatible like
+// httplib::Client (one per thread, or guard it).
+//
+// Example:
+//   ctxlog::http::client inventory("127.0.0.1", 5001);
+//   auto res = inventory.post("/reserve", R"({"sku":"A1","qty":2})", "application/json");
+//   if (!res) ...   // already logged: "POST 127.0.0.1:5001/reserve failed: Read timeout"
+class client {
+ public:
+  client(std::string host, int port, client_options options = {});
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  httplib::Result get(const std::string& path, httplib::Headers headers = {});
+  httplib::Result post(const std::string& path, const std::string& body, const std::string& content_type,
+                       httplib::Headers headers = {});
+  httplib::Result put(const std::string& path, const std::string& body, const std::string& content_type,
+                      httplib::Headers headers = {});
+  httplib::Result del(const std::string& path, httplib::Headers headers = {});
+
+  // The underlying client, for settings not wrapped here; calls made on it directly do not
+  // carry the context (add outbound_headers() yourself).
+  httplib::Client& native() noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// The trace headers for a request sent with any other client: traceparent, tracestate,
+// baggage and x-request-id of c. Send each call from a span of its own (span.hpp).
+httplib::Headers outbound_headers(const context& c = current());
+
+}  // namespace http
+}  // namespace v1
+}  // namespace ctxlog
