@@ -103,10 +103,9 @@ namespace detail {
 void report_spawned_failure(const context& ctx, std::exception_ptr e) noexcept {
   static constexpr site s{level::error, "task failed: {}: {}", "", 0, ""};
   try {
-    const auto [type, what] = describe(e);
-    run(ctx, [&] {
-      emit(default_logger(), s, type, what, kv("errorType", type), kv("errorMessage", what));
-    });
+    const auto error = describe(e);  // (clang 14: no structured bindings in the lambda)
+    const std::string_view type = error.first, what = error.second;
+    run(ctx, [&] { emit(default_logger(), s, type, what, kv("errorType", type), kv("errorMessage", what)); });
   } catch (...) {
     emit_failed();  // counted as a record that could not be written
   }
