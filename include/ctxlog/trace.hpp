@@ -80,8 +80,9 @@ std::string format_traceparent(std::string_view trace_id, std::string_view span_
 // ---- tracestate ----------------------------------------------------------------------
 
 // The vendor list of a trace: at most 32 members "key=value", the latest vendor first.
-// Keys: 1-256 of a-z 0-9 _ - * / @, starting with a letter or digit (Level 2, which
-// covers "tenant@system"); values: 1-256 printable ASCII characters other than ',' and
+// Keys: 1-256 of a-z 0-9 _ - * / @, starting with a letter or digit (Level 2); a key with
+// '@' is "tenant@system" with one '@', a tenant of at most 241 characters and a system id
+// of 1-14 starting with a letter (as the W3C test suite checks); values: 1-256 printable ASCII characters other than ',' and
 // '=', not ending in a space.
 class tracestate {
  public:

@@ -58,7 +58,14 @@ bool tracestate::valid_key(std::string_view k) noexcept {
   if (!is_lcalpha(k[0]) && !is_digit(k[0])) return false;
   for (char c : k)
     if (!is_lcalpha(c) && !is_digit(c) && c != '_' && c != '-' && c != '*' && c != '/' && c != '@') return false;
-  return true;
+  // A key with '@' also keeps the multi-tenant shape of Level 1, which the W3C test suite
+  // still checks: one '@', a tenant of at most 241 characters, a system id of 1-14
+  // starting with a letter.
+  const auto at = k.find('@');
+  if (at == std::string_view::npos) return true;
+  const auto system = k.substr(at + 1);
+  return at <= 241 && !system.empty() && system.size() <= 14 && is_lcalpha(system[0]) &&
+         system.find('@') == std::string_view::npos;
 }
 
 bool tracestate::valid_value(std::string_view v) noexcept {

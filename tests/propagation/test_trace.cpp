@@ -195,6 +195,7 @@ TEST_SUITE("tracestate") {
     CHECK(ctxlog::tracestate::parse(" , ,"));
     CHECK(ctxlog::tracestate::parse(join({std::string(256, 'k'), "=v"})));
     CHECK(ctxlog::tracestate::parse(join({"k=", std::string(256, 'v')})));
+    CHECK(ctxlog::tracestate::parse(join({std::string(241, 't'), "@", std::string(14, 's'), "=1"})));
     auto spaced = ctxlog::tracestate::parse("k= leading space kept");
     REQUIRE(spaced);
     CHECK(spaced->get("k") == " leading space kept");
@@ -222,6 +223,12 @@ TEST_SUITE("tracestate") {
         join({"k=", std::string(257, 'v')}),
         "k=tab\there",
         "k=caf\xc3\xa9",
+        "foo@=1",  // tenant@system: one '@', a system id of 1-14 starting with a letter
+        "foo@@bar=1",
+        "foo@bar@baz=1",
+        "foo@1bar=1",
+        join({std::string(242, 't'), "@sys=1"}),
+        join({"t@", std::string(15, 's'), "=1"}),
         thirty_three,
     };
     for (const auto& v : invalid) {
