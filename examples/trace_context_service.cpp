@@ -9,10 +9,12 @@
 //
 //   trace_context_service --port 5000 &        # --port 0: any free port, printed on stdout
 //   python3 test/test.py http://127.0.0.1:5000/test     # in a clone of w3c/trace-context
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +72,12 @@ int main(int argc, char** argv) {
   int port = 5000;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string_view(argv[i]) == "--port") port = std::atoi(argv[++i]);
+  // SIGINT / SIGTERM stop the server: its workers finish (and log) their requests first.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread starts (ctxlog's back-end too)
   ctxlog::configure({.sinks = {ctxlog::sinks::stderr_sink()}});
 
   httplib::Server server;
@@ -85,5 +93,12 @@ int main(int argc, char** argv) {
   std::printf("listening on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
   LOG_INFO("trace-context service on 127.0.0.1:{}", port);
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    server.stop();
+  });
+  stopper.detach();  // blocked in sigwait until a signal comes; the process may end first
   server.listen_after_bind();
+  LOG_INFO("stopped");
 }
