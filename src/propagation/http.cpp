@@ -250,9 +250,6 @@ void on_exception(const server_config& cfg, const httplib::Request& req, httplib
   res.headers.emplace("Content-Type", "text/plain");
 }
 
-constexpr std::string_view trace_headers[] = {traceparent_header, tracestate_header, baggage_header,
-                                              request_id_header, tenant_id_header};
-
 }  // namespace
 
 void instrument(httplib::Server& server, server_options options) {
@@ -302,8 +299,12 @@ struct client::impl {
     const auto query = path.find('?');
     const std::string name = fmt::format("{} {}:{}{}", method, host, port, std::string_view(path).substr(0, query));
     span s(name, {.kind = span_kind::client, .log = &log});
-    for (auto h : trace_headers) headers.erase(std::string(h));
-    for (auto& [k, v] : detail::inject_headers(s.ctx())) headers.emplace(std::move(k), std::move(v));
+    // The span's context wins over a caller's header of the same name; names the context
+    // has no value for (a request id, say) are left as the caller set them.
+    for (auto& [k, v] : detail::inject_headers(s.ctx())) {
+      headers.erase(k);
+      headers.emplace(std::move(k), std::move(v));
+    }
     try {
       httplib::Result r = send(headers);
       if (!r) {
