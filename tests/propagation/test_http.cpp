@@ -299,6 +299,52 @@ TEST_SUITE("http server") {
     CHECK(down[0]["outcome"] == "error");
   }
 
+  TEST_CASE("requests on one keep-alive connection each get their own context") {
+    auto sink = ctxlog_test::capture_all();
+    test_server srv([](httplib::Server& s) { s.Get("/who", describe_context); });
+    auto cli = srv.client();
+    cli.set_keep_alive(true);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+      httplib::Headers h;
+      if (i != 2) h.emplace("X-Request-Id", fmt::format("ka-{}", i));  // the third sends none
+      if (i == 1) h.emplace("traceparent", sent_tp);
+      auto r = cli.Get("/who", h);
+      REQUIRE(r);
+      const auto seen = json::parse(r->body);
+      ids.push_back(seen["requestId"].get<std::string>());
+      CHECK(seen["parentSpanId"] == (i == 1 ? sent_parent : ""));
+      CHECK(seen["traceId"] == r->get_header_value("traceparent").substr(3, 32));
+    }
+    CHECK(ids[0] == "ka-0");
+    CHECK(ids[1] == "ka-1");
+    CHECK(ids[2] != "ka-1");
+    CHECK(ctxlog::valid_request_id(ids[2]));
+    CHECK(ids[3] == "ka-3");
+    srv.stop();
+    const auto lines = sink->parsed();
+    for (const auto& id : ids) CHECK(with_request_id(lines, id).size() == 2);
+  }
+
+  TEST_CASE("server_options: another access logger; a throwing route function falls back to method and path") {
+    auto sink = ctxlog_test::capture_all();
+    ctxlog::http::server_options o;
+    o.access_log = &ctxlog::get_logger("access");
+    o.route = [](const httplib::Request&) -> std::string { throw std::runtime_error("no route"); };
+    test_server srv(
+        [](httplib::Server& s) {
+          s.Get("/x", [](const httplib::Request&, httplib::Response& res) { res.set_content("x", "text/plain"); });
+        },
+        o);
+    REQUIRE(srv.client().Get("/x", {{"X-Request-Id", "opt-1"}}));
+    srv.stop();
+    const auto lines = with_request_id(sink->parsed(), "opt-1");
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0]["logger"] == "access");
+    CHECK(lines[0]["route"] == "GET /x");
+    CHECK(lines[0]["status"] == 200);
+  }
+
   TEST_CASE("a handler exception: a plain 500 without its text, an error line in the request's context, no leak") {
     auto sink = ctxlog_test::capture_all();
     test_server srv(
