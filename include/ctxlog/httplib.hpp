@@ -16,6 +16,7 @@
 // Client side, client: each call is a client span (a new spanId, so the callee's parent
 // is a span that is in the log), its headers carry the current context, and a failed call
 // (refused, timed out, reset) ends with an error line carrying the request's ids.
+// docs/http.md has the fields, the hygiene rules and httplib 0.11.4's quirks.
 #pragma once
 
 #include "ctxlog/detail/require_cxx20.hpp"
@@ -48,8 +49,24 @@ struct server_options {
   std::function<std::string(const httplib::Request&)> route{};
 };
 
-// Installs ctxlog's handlers on server (its pre-routing handler and logger: replace
-// neither after this call). Call before listen().
+// Installs ctxlog's handlers on server: its pre-routing, exception and post-routing
+// handlers and its logger (httplib keeps one of each: setting one of them afterwards
+// replaces ctxlog's), and wraps server.new_task_queue so that a worker is left with no
+// request context when it is done with a connection. Call before listen().
+//
+// Propagation: the context is built when routing starts, installed on the worker for
+// the handler, kept while the response is written and the access line logged, and the
+// worker's own context is put back after that line: also when the handler threw (the
+// exception is logged in the request's context and answered with a plain 500 that does
+// not contain its text), when the client went away, and for the 400s httplib answers
+// before routing (those get an access line in a fresh context). route is called on the
+// workers, concurrently.
+//
+// Example:
+//   httplib::Server server;
+//   server.Get("/orders/(\\d+)", get_order);
+//   ctxlog::http::instrument(server, {.route = [](const httplib::Request& r) { return r.method + " /orders/:id"; }});
+//   server.listen("127.0.0.1", 8080);
 void instrument(httplib::Server& server, server_options options = {});
 
 struct client_options {
@@ -62,7 +79,11 @@ struct client_options {
 };
 
 // An httplib::Client whose calls carry the current context. Thread-compatible like
-// httplib::Client (one per thread, or guard it).
+// httplib::Client (one per thread, or guard it). Each call is a ctxlog::span of kind
+// client named "<METHOD> <host>:<port><path without query>"; its headers get the span's
+// traceparent, tracestate, baggage and x-request-id (replacing a header of the same name
+// you passed). No response (httplib::Error) fails the span and logs one error line,
+// "<name> failed: <httplib::to_string(error)>"; a 5xx response fails the span only.
 //
 // Example:
 //   ctxlog::http::client inventory("127.0.0.1", 5001);
