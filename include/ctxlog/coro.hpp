@@ -108,12 +108,20 @@ class promise_base {
   }
   // The coroutine's context while suspended (its creator's before the first resume).
   const context& suspended_context() const noexcept { return other_; }
+  // Before the first resume only: the coroutine starts in c instead of its creator's.
+  bool reseat(context c) noexcept {
+    if (started_) return false;
+    other_ = std::move(c);
+    return true;
+  }
+  void mark_started() noexcept { started_ = true; }
 
   std::coroutine_handle<> continuation_;
 
  private:
   context other_;
   bool other_lent_ = false;
+  bool started_ = false;
   bool track_;
   std::optional<managed_scope> managed_;
 };
@@ -220,7 +228,10 @@ class task_promise final : public promise_base, public task_promise_storage<T> {
       promise_base* p;
       bool await_ready() const noexcept { return false; }
       void await_suspend(std::coroutine_handle<>) const noexcept {}
-      void await_resume() const noexcept { p->enter(); }
+      void await_resume() const noexcept {
+        p->mark_started();
+        p->enter();
+      }
     };
     return starter{this};
   }
@@ -287,6 +298,11 @@ class [[nodiscard]] task {
 
   bool done() const noexcept { return !h_ || h_.done(); }
   handle_type handle() const noexcept { return h_; }
+
+  // Makes a task that has not started yet start in c rather than in the context it was
+  // created in (in_span() runs a task inside its span this way). False, and no change,
+  // once the task has started.
+  bool start_in(context c) noexcept { return h_ && h_.promise().reseat(std::move(c)); }
 
  private:
   void destroy() noexcept {
@@ -400,6 +416,51 @@ sync_driver drive(std::coroutine_handle<task_promise<T>> h) {
   co_await ready_awaiter<T>{h};
 }
 }  // namespace detail
+
+namespace detail {
+// Writes "task failed: <type>: <what>" at error level in ctx (src/propagation/span.cpp).
+void report_spawned_failure(const context& ctx, std::exception_ptr e) noexcept;
+
+struct detached {
+  struct promise_type {
+    detached get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }  // not reached: the body catches
+  };
+};
+
+template <class Executor, class T>
+detached run_detached(Executor& ex, task<T> t) {
+  const context ctx = t.handle().promise().suspended_context();
+  try {
+    co_await resume_on(ex);  // the spawner continues; t starts on ex
+  } catch (...) {            // ex refused the job (e.g. a pool that was shut down)
+    report_spawned_failure(ctx, std::current_exception());
+    co_return;
+  }
+  try {
+    (void)co_await std::move(t);
+  } catch (...) {
+    report_spawned_failure(ctx, std::current_exception());
+  }
+}
+}  // namespace detail
+
+// Starts t on ex (anything with post(f): ctxlog::thread_pool, an asio executor wrapper)
+// without waiting for it: fire and forget. The task keeps the context it was created in;
+// it owns itself and is destroyed when it finishes. An exception escaping it (or ex
+// refusing the job) is written as an error line in that context, "task failed: <type>:
+// <what>", never rethrown and never lost. Unlike sync_wait(), it never blocks, so it is
+// safe on a pool worker that the task will itself resume on.
+//
+// Example:
+//   ctxlog::run(request_fields, [&] { ctxlog::spawn(pool, send_receipt(order)); });
+template <class Executor, class T>
+void spawn(Executor& ex, task<T> t) {
+  detail::run_detached(ex, std::move(t));
+}
 
 // Runs t to completion, blocking the calling thread, and returns its result (or
 // rethrows its exception). The calling thread's context is the same afterwards.

@@ -16,6 +16,7 @@
 
 #include "ctxlog/detail/require_cxx20.hpp"
 
+#include <concepts>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -89,6 +90,7 @@ class span {
 // Example:
 //   auto total = ctxlog::in_span("price order", [&] { return price(o); });
 template <class F>
+  requires std::invocable<F&>
 decltype(auto) in_span(std::string_view name, F&& fn, span_options o = {}) {
   span s(name, o);
   try {
@@ -107,6 +109,7 @@ decltype(auto) in_span(std::string_view name, F&& fn, span_options o = {}) {
 template <class T>
 task<T> in_span(std::string name, task<T> t, span_options o = {}) {
   span s(name, o);
+  t.start_in(snapshot());  // t was created outside the span: it starts inside it
   try {
     co_return co_await std::move(t);
   } catch (...) {

@@ -92,13 +92,30 @@ class storage {
 
   const std::string& name() const noexcept { return name_; }
 
+  // The value c carries, else the default, else nullptr: for a context that is not the
+  // current one (a snapshot, a context about to be sent elsewhere). Valid while c lives.
+  const T* get(const context& c) const noexcept {
+    if (!disabled_.load(std::memory_order_relaxed)) {
+      if (auto* b = detail::find_slot(c.frame_ptr(), id_)) return &static_cast<const detail::typed_box<T>*>(b)->value;
+    }
+    return default_ ? &*default_ : nullptr;
+  }
+
+  // c with this store set to value (c itself is unchanged), to run or hand on later.
+  //
+  // Example:
+  //   ctxlog::context job = tx_store.with(ctxlog::snapshot(), tx);
+  //   pool.submit([job] { job.run(work); });
+  context with(const context& c, T value) { return with_value(std::move(value), c); }
+
  private:
-  context with_value(T&& value) {
+  context with_value(T&& value) { return with_value(std::move(value), current()); }
+  context with_value(T&& value, const context& base) {
     auto* box = new detail::typed_box<T>(std::move(value));
     const detail::slot s{id_, box};
     context c;
     try {
-      c = detail::derive(current(), nullptr, &s);
+      c = detail::derive(base, nullptr, &s);
     } catch (...) {
       detail::release(box);
       throw;

@@ -1,142 +1,36 @@
-// src/trace.cpp — W3C trace context, baggage and carriers.
+// src/propagation/trace.cpp — W3C Trace Context Level 2 (traceparent, tracestate) and
+// W3C Baggage: parse and serialize.
 //
-// Parsers here see bytes from other processes: each checks lengths and character sets
-// before it copies anything, and returns nullopt (or skips the member) on any mismatch.
-#include "ctxlog/trace.hpp"
-
-#include <array>
+// Every parser here sees bytes another process chose. Each checks lengths and character
+// sets before it copies anything, indexes only within its input, and on a mismatch
+// returns nullopt (traceparent, tracestate: the spec discards the whole header) or skips
+// the member (baggage: the spec allows removing a malformed entry). Allocation failure
+// inside a noexcept parser is reported as "not parsed".
 #include <cstdio>
-#include <random>
+
+#include "ctxlog/trace.hpp"
+#include "text.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
 
-namespace {
+using namespace detail::header_text;
 
-bool is_lower_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-bool all_lower_hex(std::string_view s) noexcept {
-  for (char c : s)
-    if (!is_lower_hex(c)) return false;
-  return true;
-}
-bool all_zero(std::string_view s) noexcept { return s.find_first_not_of('0') == std::string_view::npos; }
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string random_hex(std::size_t digits) {
-  // One generator per thread, seeded from the OS: no lock, no shared state.
-  thread_local std::mt19937_64 gen{[] {
-    std::random_device rd;
-    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  }()};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string s(digits, '0');
-  do {
-    for (std::size_t i = 0; i < digits; i += 16) {
-      std::uint64_t x = gen();
-      for (std::size_t j = i; j < digits && j < i + 16; ++j, x >>= 4) s[j] = hex[x & 15];
-    }
-  } while (all_zero(s));
-  return s;
-}
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// RFC 7230 token characters (baggage keys).
-bool is_tchar(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  for (char t : std::string_view("!#$%&'*+-.^_`|~"))
-    if (c == t) return true;
-  return false;
-}
-
-// baggage-octet: printable ASCII except space, '"', ',', ';', '\'.
-bool is_baggage_octet(char c) noexcept {
-  const auto u = static_cast<unsigned char>(c);
-  return u >= 0x21 && u <= 0x7e && c != '"' && c != ',' && c != ';' && c != '\\';
-}
-
-std::optional<std::string> percent_decode(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (!is_baggage_octet(v[i])) return std::nullopt;
-    if (v[i] != '%') {
-      out += v[i];
-      continue;
-    }
-    if (i + 2 >= v.size()) return std::nullopt;  // truncated escape
-    const int hi = hex_value(v[i + 1]), lo = hex_value(v[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    const char c = static_cast<char>(hi * 16 + lo);
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;  // no control bytes
-    out += c;
-    i += 2;
-  }
-  return out;
-}
-
-bool ieq(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-// tracestate keys: lcalpha (lcalpha|digit|_-*/){0,255}, or tenant@system forms.
-bool valid_tracestate_key(std::string_view k) noexcept {
-  if (k.empty() || k.size() > 256) return false;
-  const auto at = k.find('@');
-  auto ok_part = [](std::string_view p, std::size_t max, bool digit_first) {
-    if (p.empty() || p.size() > max) return false;
-    if (!((p[0] >= 'a' && p[0] <= 'z') || (digit_first && p[0] >= '0' && p[0] <= '9'))) return false;
-    for (char c : p)
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' || c == '/'))
-        return false;
-    return true;
-  };
-  if (at == std::string_view::npos) return ok_part(k, 256, false);
-  return ok_part(k.substr(0, at), 241, true) && ok_part(k.substr(at + 1), 14, false);
-}
-bool valid_tracestate_value(std::string_view v) noexcept {
-  if (v.empty() || v.size() > 256 || v.back() == ' ') return false;
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e || c == ',' || c == '=') return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-std::string new_trace_id() { return random_hex(32); }
-std::string new_span_id() { return random_hex(16); }
+// ---- traceparent ---------------------------------------------------------------------
 
 std::optional<traceparent> parse_traceparent(std::string_view v) noexcept {
   try {
     v = trim_ows(v);
     if (v.size() < 55) return std::nullopt;
     const std::string_view version = v.substr(0, 2);
-    if (!all_lower_hex(version) || version == "ff") return std::nullopt;
+    if (!all_lower_hex(version) || version == "ff" || v[2] != '-') return std::nullopt;
+    // Version 00 is exactly 55 characters; a later version may add fields after a '-'.
     if (version == "00" ? v.size() != 55 : (v.size() > 55 && v[55] != '-')) return std::nullopt;
-    if (v[2] != '-' || v[35] != '-' || v[52] != '-') return std::nullopt;
+    if (v[35] != '-' || v[52] != '-') return std::nullopt;
     const auto trace = v.substr(3, 32), parent = v.substr(36, 16), flags = v.substr(53, 2);
     if (!all_lower_hex(trace) || !all_lower_hex(parent) || !all_lower_hex(flags)) return std::nullopt;
     if (all_zero(trace) || all_zero(parent)) return std::nullopt;
-    return traceparent{std::string(trace), std::string(parent),
-                       static_cast<std::uint8_t>(hex_value(flags[0]) * 16 + hex_value(flags[1]))};
+    return traceparent{std::string(trace), std::string(parent), hex_byte(flags), hex_byte(version)};
   } catch (...) {
     return std::nullopt;
   }
@@ -146,139 +40,232 @@ std::string format_traceparent(std::string_view trace_id, std::string_view span_
   if (trace_id.size() != 32 || span_id.size() != 16 || !all_lower_hex(trace_id) || !all_lower_hex(span_id) ||
       all_zero(trace_id) || all_zero(span_id))
     return {};
-  char f[3];
-  std::snprintf(f, sizeof f, "%02x", flags);
-  std::string s = "00-";
-  s.append(trace_id).append("-").append(span_id).append("-").append(f, 2);
+  static constexpr char hex[] = "0123456789abcdef";
+  const unsigned f = flags & trace_flags_known;  // reserved bits are sent as zero
+  std::string s;
+  s.reserve(55);
+  s.append("00-").append(trace_id).append("-").append(span_id).append("-");
+  s += hex[f >> 4];
+  s += hex[f & 15];
   return s;
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_tracestate(std::string_view v) noexcept {
-  try {
-    std::vector<std::pair<std::string, std::string>> out;
-    std::size_t pos = 0;
-    while (pos <= v.size()) {
-      const auto comma = v.find(',', pos);
-      const auto member = trim_ows(v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
-      pos = comma == std::string_view::npos ? v.size() + 1 : comma + 1;
-      if (member.empty()) continue;  // empty list members are allowed
-      const auto eq = member.find('=');
-      if (eq == std::string_view::npos) return std::nullopt;
-      const auto key = member.substr(0, eq), value = member.substr(eq + 1);
-      if (!valid_tracestate_key(key) || !valid_tracestate_value(value)) return std::nullopt;
-      for (const auto& [k, _] : out)
-        if (k == key) return std::nullopt;
-      if (out.size() == 32) return std::nullopt;
-      out.emplace_back(std::string(key), std::string(value));
-    }
-    return out;
-  } catch (...) {
-    return std::nullopt;
-  }
+// ---- tracestate ----------------------------------------------------------------------
+
+bool tracestate::valid_key(std::string_view k) noexcept {
+  // Level 2: key = ( lcalpha / DIGIT ) 0*255( keychar ), keychar = lcalpha / DIGIT / _ - * / @
+  if (k.empty() || k.size() > 256) return false;
+  if (!is_lcalpha(k[0]) && !is_digit(k[0])) return false;
+  for (char c : k)
+    if (!is_lcalpha(c) && !is_digit(c) && c != '_' && c != '-' && c != '*' && c != '/' && c != '@') return false;
+  return true;
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_baggage(std::string_view v) noexcept {
-  try {
-    if (v.size() > 8192) return std::nullopt;
-    std::vector<std::pair<std::string, std::string>> out;
-    std::size_t pos = 0, members = 0;
-    while (pos <= v.size()) {
-      const auto comma = v.find(',', pos);
-      std::string_view member = v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-      pos = comma == std::string_view::npos ? v.size() + 1 : comma + 1;
-      if (const auto semi = member.find(';'); semi != std::string_view::npos) member = member.substr(0, semi);
-      member = trim_ows(member);
-      if (member.empty()) continue;
-      if (++members > 180) return std::nullopt;
-      const auto eq = member.find('=');
-      if (eq == std::string_view::npos) continue;
-      const auto key = trim_ows(member.substr(0, eq));
-      const auto raw = trim_ows(member.substr(eq + 1));
-      bool key_ok = !key.empty();
-      for (char c : key) key_ok = key_ok && is_tchar(c);
-      if (!key_ok) continue;
-      auto value = percent_decode(raw);
-      if (!value) continue;
-      out.emplace_back(std::string(key), std::move(*value));
-    }
-    return out;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
-std::string format_baggage(const std::vector<std::pair<std::string, std::string>>& kvs) {
-  std::string out;
-  for (const auto& [k, v] : kvs) {
-    bool key_ok = !k.empty();
-    for (char c : k) key_ok = key_ok && is_tchar(c);
-    if (!key_ok) continue;
-    if (!out.empty()) out += ',';
-    out += k;
-    out += '=';
-    for (const char c : v) {
-      if (is_baggage_octet(c) && c != '%') {
-        out += c;
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
-        out += buf;
-      }
-    }
-  }
-  return out;
-}
-
-bool valid_request_id(std::string_view v) noexcept {
-  if (v.empty() || v.size() > 128) return false;
+bool tracestate::valid_value(std::string_view v) noexcept {
+  // value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr = %x21-7E except ',' '='
+  if (v.empty() || v.size() > 256 || v.back() == ' ') return false;
   for (char c : v) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x21 || u > 0x7e) return false;
+    if (u < 0x20 || u > 0x7e || c == ',' || c == '=') return false;
   }
   return true;
 }
 
-namespace detail {
-
-std::vector<std::pair<std::string, std::string>> inject_headers(const context& c) {
-  std::vector<std::pair<std::string, std::string>> h;
-  if (auto tp = format_traceparent(c.trace_id(), c.span_id()); !tp.empty())
-    h.emplace_back(std::string(traceparent_header), std::move(tp));
-  if (valid_request_id(c.request_id())) h.emplace_back(std::string(request_id_header), std::string(c.request_id()));
-  std::vector<std::pair<std::string, std::string>> bag;
-  if (!c.tenant_id().empty()) bag.emplace_back("tenantId", std::string(c.tenant_id()));
-  if (!c.user_id().empty()) bag.emplace_back("userId", std::string(c.user_id()));
-  for (const auto& kv : c.custom()) bag.emplace_back(std::string(kv.key), std::string(kv.value));
-  if (auto b = format_baggage(bag); !b.empty()) h.emplace_back(std::string(baggage_header), std::move(b));
-  return h;
+std::optional<tracestate> tracestate::parse(std::string_view v) noexcept {
+  try {
+    tracestate out;
+    bool ok = true;
+    for_each_member(v, ',', [&](std::string_view m) {
+      m = trim_ows(m);
+      if (m.empty() || !ok) return;  // empty and whitespace-only members are allowed
+      const auto eq = m.find('=');
+      if (eq == std::string_view::npos) return void(ok = false);
+      const auto key = m.substr(0, eq), value = m.substr(eq + 1);
+      if (!valid_key(key) || !valid_value(value) || out.members_.size() == 32 || !out.get(key).empty())
+        return void(ok = false);
+      out.members_.push_back({std::string(key), std::string(value)});
+    });
+    if (!ok) return std::nullopt;
+    return out;
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
-context extract_headers(const std::vector<std::pair<std::string_view, std::string_view>>& headers) {
-  std::optional<traceparent> tp;
-  std::string request_id;
-  std::vector<std::pair<std::string, std::string>> bag;
-  for (const auto& [k, v] : headers) {
-    if (ieq(k, traceparent_header)) {
-      tp = parse_traceparent(v);
-    } else if (ieq(k, request_id_header)) {
-      if (valid_request_id(v)) request_id = std::string(v);
-    } else if (ieq(k, baggage_header)) {
-      if (auto b = parse_baggage(v)) bag.insert(bag.end(), b->begin(), b->end());
+std::string_view tracestate::get(std::string_view key) const noexcept {
+  for (const auto& m : members_)
+    if (m.key == key) return m.value;
+  return {};
+}
+
+bool tracestate::erase(std::string_view key) noexcept {
+  for (auto it = members_.begin(); it != members_.end(); ++it)
+    if (it->key == key) {
+      members_.erase(it);
+      return true;
     }
-  }
-  const std::string span = tp ? new_span_id() : std::string();
-  fields f;
-  if (tp) f.trace_id(tp->trace_id).parent_span_id(tp->parent_id).span_id(span);
-  if (!request_id.empty()) f.request_id(request_id);
-  for (const auto& [k, v] : bag) {
-    // Baggage is the sender's to fill: it may not forge correlation ids.
-    if (k == "requestId" || k == "traceId" || k == "spanId" || k == "parentSpanId") continue;
-    f.set(k, v);
-  }
-  return context().with(f);
+  return false;
 }
 
-}  // namespace detail
+bool tracestate::put(std::string_view key, std::string_view value) {
+  if (!valid_key(key) || !valid_value(value)) return false;
+  erase(key);
+  members_.insert(members_.begin(), member{std::string(key), std::string(value)});
+  if (members_.size() > 32) members_.pop_back();
+  return true;
+}
+
+std::string tracestate::to_string(std::size_t max_chars) const {
+  std::vector<const member*> keep;
+  std::size_t total = 0;
+  for (const auto& m : members_) {
+    keep.push_back(&m);
+    total += m.key.size() + 1 + m.value.size() + (keep.size() > 1 ? 1 : 0);
+  }
+  auto size_of = [](const member* m) { return m->key.size() + 1 + m->value.size(); };
+  // Over the limit: drop whole members, those over 128 characters first (last one first),
+  // then from the end.
+  while (total > max_chars && !keep.empty()) {
+    std::size_t drop = keep.size() - 1;
+    for (std::size_t i = keep.size(); i-- > 0;)
+      if (size_of(keep[i]) > 128) {
+        drop = i;
+        break;
+      }
+    total -= size_of(keep[drop]) + (keep.size() > 1 ? 1 : 0);
+    keep.erase(keep.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+  std::string s;
+  for (const member* m : keep) {
+    if (!s.empty()) s += ',';
+    s.append(m->key).append("=").append(m->value);
+  }
+  return s;
+}
+
+// ---- baggage -------------------------------------------------------------------------
+
+namespace {
+
+// baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
+bool is_baggage_octet(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c);
+  return u >= 0x21 && u <= 0x7e && c != '"' && c != ',' && c != ';' && c != '\\';
+}
+bool all_baggage_octets(std::string_view s) noexcept {
+  for (char c : s)
+    if (!is_baggage_octet(c)) return false;
+  return true;
+}
+
+std::optional<std::string> percent_decode(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '%') {
+      out += v[i];
+      continue;
+    }
+    if (v.size() - i < 3) return std::nullopt;  // truncated escape
+    const int hi = hex_value(v[i + 1]), lo = hex_value(v[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    const auto c = static_cast<unsigned char>(hi * 16 + lo);
+    if (c < 0x20 || c == 0x7f) return std::nullopt;  // no control bytes into the context
+    out += static_cast<char>(c);
+    i += 2;
+  }
+  return out;
+}
+
+// ";k=v;flag" with every part checked and OWS trimmed; nullopt when a property is malformed.
+std::optional<std::string> normalize_properties(std::string_view props) {
+  std::string out;
+  bool ok = true;
+  for_each_member(props, ';', [&](std::string_view p) {
+    p = trim_ows(p);
+    if (p.empty() || !ok) return;
+    const auto eq = p.find('=');
+    const auto key = trim_ows(p.substr(0, eq));
+    if (!is_token(key)) return void(ok = false);
+    out.append(";").append(key);
+    if (eq == std::string_view::npos) return;
+    const auto value = trim_ows(p.substr(eq + 1));
+    if (!all_baggage_octets(value)) return void(ok = false);
+    out.append("=").append(value);
+  });
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+parsed_baggage parse_baggage(std::string_view v, baggage_limits limits) noexcept {
+  parsed_baggage out;
+  try {
+    std::size_t bytes = 0;
+    for_each_member(v, ',', [&](std::string_view m) {
+      m = trim_ows(m);
+      if (m.empty()) return;
+      const auto semi = m.find(';');
+      const auto kv = m.substr(0, semi);
+      const auto eq = kv.find('=');
+      if (eq == std::string_view::npos) return void(++out.skipped);
+      const auto key = trim_ows(kv.substr(0, eq));
+      const auto raw = trim_ows(kv.substr(eq + 1));
+      if (!is_token(key) || !all_baggage_octets(raw)) return void(++out.skipped);
+      auto value = percent_decode(raw);
+      auto props = semi == std::string_view::npos ? std::optional<std::string>(std::string())
+                                                  : normalize_properties(m.substr(semi + 1));
+      if (!value || !props) return void(++out.skipped);
+      const std::size_t size = key.size() + 1 + raw.size() + props->size() + (out.members.empty() ? 0 : 1);
+      if (out.members.size() >= limits.max_members || bytes + size > limits.max_bytes) return void(++out.dropped);
+      bytes += size;
+      out.members.push_back({std::string(key), std::move(*value), std::move(*props)});
+    });
+  } catch (...) {
+    out.members.clear();
+  }
+  return out;
+}
+
+std::string format_baggage(const std::vector<baggage_member>& members, baggage_limits limits) {
+  std::string out;
+  std::size_t n = 0;
+  for (const auto& m : members) {
+    if (!is_token(m.key)) continue;
+    std::string one = m.key;
+    one += '=';
+    for (const char c : m.value) {
+      if (is_baggage_octet(c) && c != '%') {
+        one += c;
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+        one += buf;
+      }
+    }
+    if (auto props = normalize_properties(m.properties)) one += *props;
+    if (n == limits.max_members || out.size() + (out.empty() ? 0 : 1) + one.size() > limits.max_bytes) continue;
+    if (!out.empty()) out += ',';
+    out += one;
+    ++n;
+  }
+  return out;
+}
+
+// ---- untrusted values ------------------------------------------------------------------
+
+bool safe_header_value(std::string_view v) noexcept {
+  if (v.empty() || v.size() > 128) return false;
+  for (char c : v) {
+    const bool ok = is_lcalpha(c) || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_' || c == '.' ||
+                    c == ':' || c == '/' || c == '+' || c == '=' || c == '@';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_request_id(std::string_view v) noexcept { return safe_header_value(v); }
 
 }  // namespace v1
 }  // namespace ctxlog
