@@ -65,7 +65,8 @@ statement& statement::bind(int index, std::int64_t v) {
 }
 
 statement& statement::bind(int index, std::string_view v) {
-  if (sqlite3_bind_text(st_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+  // An empty view may have no data pointer, which SQLite would bind as NULL.
+  if (sqlite3_bind_text(st_, index, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK)
     conn_->fail("bind");
   return *this;
 }
