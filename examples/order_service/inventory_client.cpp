@@ -21,7 +21,11 @@ reservation inventory_client::reserve(std::int64_t order_id, const std::vector<o
     const httplib::Error e = res.error();
     const auto status = e == httplib::Error::Read || e == httplib::Error::Write ? reservation_status::timed_out
                                                                                  : reservation_status::unavailable;
-    return {status, httplib::to_string(e)};
+    const std::string where = host_ + ":" + std::to_string(port_);
+    return {status, status == reservation_status::timed_out
+                        ? "no answer from " + where + " within " + std::to_string(timeout_.count()) + " ms (" +
+                              httplib::to_string(e) + ")"
+                        : "cannot reach " + where + " (" + httplib::to_string(e) + ")"};
   }
   std::string reason = res->body;
   if (auto j = nlohmann::json::parse(res->body, nullptr, false); j.is_object() && j.contains("error"))
