@@ -7,6 +7,7 @@
 // Expected output:
 //   {"msg":"publishing","requestId":"r-9","tenantId":"acme","traceId":"4bf9...","spanId":"00f0...",...}
 //   headers: baggage=tenantId=acme traceparent=00-4bf9...-00f0...-01 x-request-id=r-9
+// (a real producer would send each message from a span of its own: span.hpp)
 //   {"msg":"consuming","requestId":"r-9","tenantId":"acme","traceId":"4bf9...","spanId":"<new>","parentSpanId":"00f0...",...}
 #include <cstdio>
 #include <map>

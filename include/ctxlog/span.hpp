@@ -76,8 +76,7 @@ class span {
   span_options opts_;
   context ctx_;
   scope scope_;
-  std::uint64_t start_ns_;      // wall clock, for startUnixNano
-  std::uint64_t start_mono_;    // steady clock, for the duration
+  std::uint64_t start_mono_;    // steady clock; startUnixNano is derived at the end
   int unwinding_;               // std::uncaught_exceptions() at the start
   bool failed_ = false;
   std::string error_type_;

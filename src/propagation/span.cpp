@@ -56,9 +56,10 @@ std::pair<std::string, std::string> describe(std::exception_ptr e) {
   }
 }
 
-// One site per level: the end line's level is chosen at run time.
+// One site per level: the end line's level is chosen at run time. No file/line: the
+// library's own would mislead, and the span's name says where it is.
 #define CTXLOG_SPAN_SITE(l) \
-  detail::site { level::l, "span {} {} in {:.3f} ms", "span.cpp", __LINE__, "span" }
+  detail::site { level::l, "span {} {} in {:.3f} ms", "", 0, "" }
 constexpr detail::site k_sites[] = {CTXLOG_SPAN_SITE(trace), CTXLOG_SPAN_SITE(debug), CTXLOG_SPAN_SITE(info),
                                     CTXLOG_SPAN_SITE(warn),  CTXLOG_SPAN_SITE(error), CTXLOG_SPAN_SITE(critical)};
 #undef CTXLOG_SPAN_SITE
@@ -81,7 +82,6 @@ span::span(std::string_view name, span_options o)
       opts_(o),
       ctx_(child_of(current())),
       scope_(ctx_),
-      start_ns_(unix_nanos()),
       start_mono_(steady_nanos()),
       unwinding_(std::uncaught_exceptions()) {}
 
@@ -101,7 +101,7 @@ void span::fail(std::exception_ptr e) {
 
 namespace detail {
 void report_spawned_failure(const context& ctx, std::exception_ptr e) noexcept {
-  static constexpr site s{level::error, "task failed: {}: {}", "span.cpp", __LINE__, "spawn"};
+  static constexpr site s{level::error, "task failed: {}: {}", "", 0, ""};
   try {
     const auto [type, what] = describe(e);
     run(ctx, [&] {
@@ -117,23 +117,26 @@ std::string_view span::span_id() const noexcept { return ctx_.span_id(); }
 
 span::~span() {
   // The scope is still installed here: the end line carries the span's own ids.
-  const std::uint64_t duration = steady_nanos() - start_mono_;
   const bool error = failed_ || std::uncaught_exceptions() > unwinding_;
-  const logger& log = opts_.log ? *opts_.log : get_logger("span");
+  static const logger& span_logger = get_logger("span");
+  const logger& log = opts_.log ? *opts_.log : span_logger;
   level lvl = opts_.end_level;
   if (error && lvl < level::error) lvl = level::error;
   if (lvl == level::off || !log.should_log(lvl)) return;
+  // One wall-clock read, at the end: the start is the end minus the steady duration.
+  const std::uint64_t duration = steady_nanos() - start_mono_;
+  const std::uint64_t start_ns = unix_nanos() - duration;
   const detail::site& s = k_sites[static_cast<int>(lvl)];
   const double ms = static_cast<double>(duration) / 1e6;
   const std::string_view kind = to_string(opts_.kind);
   if (!error) {
-    detail::emit(log, s, name_, "ok", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns_),
+    detail::emit(log, s, name_, "ok", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns),
                  kv("durationNs", duration), kv("outcome", "ok"));
     return;
   }
   const std::string_view type = failed_ ? std::string_view(error_type_) : "unknown";
   const std::string_view what = failed_ ? std::string_view(error_message_) : "an exception passed through the span";
-  detail::emit(log, s, name_, "failed", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns_),
+  detail::emit(log, s, name_, "failed", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns),
                kv("durationNs", duration), kv("outcome", "error"), kv("errorType", type), kv("errorMessage", what));
 }
 
