@@ -8,12 +8,15 @@
 //
 //   inventory --port 0 --ready-file /tmp/i.port --db inventory.db --stock A1=100,B2=3
 //             [--slow-sku SLOW --slow-ms 2000] [--log inventory.log]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
