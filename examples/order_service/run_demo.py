@@ -130,15 +130,17 @@ def main():
     for what, status, rid, body in answers:
         print("  %-32s -> %d  requestId %-38s %s" % (what, status, rid, body[:90]))
 
-    lines = []
+    # The lines as the services wrote them, ordered by their timestamps (RFC 3339 UTC with
+    # one precision: they sort as strings; the sort is stable within one service's file).
+    raw = []
     for path in (orders_log, inv_log):
-        with open(path) as f:
-            lines += [json.loads(l) for l in f if l.strip()]
-    lines.sort(key=lambda j: j["ts"])
+        with open(path, encoding="utf-8") as f:
+            raw += [l for l in f if l.strip()]
+    lines = [json.loads(l) for l in raw]
+    order_by_ts = sorted(range(len(raw)), key=lambda i: lines[i]["ts"])
     merged = os.path.join(out, "merged.log")
-    with open(merged, "w") as f:
-        for j in lines:
-            f.write(json.dumps(j, separators=(",", ":")) + "\n")
+    with open(merged, "w", encoding="utf-8") as f:
+        f.writelines(raw[i] for i in order_by_ts)
     if not args.quiet:
         print("\n---- %d lines of both services, merged by time ----" % len(lines))
         with open(merged) as f:
