@@ -253,9 +253,17 @@ def run(args, tmp, services):
                                 str(inventory.port), "--inventory-timeout-ms", str(TIMEOUT_MS)], tmp)
     services.append(orders)
 
+    # -- phase 0: one order alone. Debian's libcpp-httplib is not built with TSan, which so
+    # cannot see the guards of its function-local statics (the set of request methods,
+    # ...): two workers that first use one at the same time make a false report. After
+    # one request has gone through both services, every later worker takes its task from
+    # a queue whose mutex (which TSan does see) the initializing worker released since.
+    results = {}
+    status, headers, body = post_order(orders.port, order("c-first", ("A1", 1)))
+    results["first"] = dict(status=status, headers=headers, body=body, sent={}, want={201}, items=[("A1", 1)])
+
     # -- phase 1: the burst, 8 at a time
     burst = make_burst()
-    results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         futs = {pool.submit(post_order, orders.port, body, hdr): (name, body, hdr, want, items)
                 for name, body, hdr, want, items in burst}
