@@ -18,10 +18,12 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	ninja -C $(BUILD)
 
-# Builds only what the demo runs (the library and the one example), not the tests.
+# Builds only what the demo runs (the library, the middleware and the two services of
+# examples/order_service), not the tests; run_demo.py starts both services, sends a burst
+# of orders, prints their merged JSON lines and a summary, and stops them.
 demo: configure
-	ninja -C $(BUILD) examples/order_service
-	./$(BUILD)/examples/order_service
+	ninja -C $(BUILD) examples/order_service/orders examples/order_service/inventory
+	python3 examples/order_service/run_demo.py --bin $(BUILD)/examples/order_service --out $(BUILD)/order_demo
 
 test: build
 	meson test -C $(BUILD) --print-errorlogs
