@@ -63,6 +63,7 @@ order_result order_service::place(const new_order& o) const {
       // connection, and the rollback below does not touch it.
       audit_.record({.action = "order.create", .outcome = std::string(to_string(outcome)), .detail = r.detail});
       tx.rollback();
+      s.fail(to_string(outcome), r.detail);  // the span's outcome: the order did not happen
       if (outcome == order_outcome::out_of_stock)
         LOG_WARN_TO(service_log, "order rolled back: {}", r.detail, ctxlog::kv("outcome", to_string(outcome)));
       else
