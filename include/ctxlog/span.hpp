@@ -33,6 +33,12 @@ inline namespace v1 {
 
 class logger;
 
+namespace detail {
+// The dynamic type (demangled) and what() of a non-null e; what() is "" for a type that
+// is not a std::exception. Shared by spans, spawn() and the HTTP middleware.
+std::pair<std::string, std::string> describe_exception(std::exception_ptr e);
+}  // namespace detail
+
 enum class span_kind : std::uint8_t { internal, server, client, producer, consumer };
 std::string_view to_string(span_kind k) noexcept;
 

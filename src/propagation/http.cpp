@@ -9,13 +9,10 @@
 // is done with a connection.
 #include "ctxlog/httplib.hpp"
 
-#include <cxxabi.h>
-
-#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
-#include <typeinfo>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -91,7 +88,7 @@ context context_of(const httplib::Request& req, const extract_options& o) {
 // ---- the request a worker is serving --------------------------------------------------
 
 struct server_config {
-  const logger* access_log;
+  const logger* access_log;  // resolved once by instrument(): never null
   extract_options extract;
   std::function<std::string(const httplib::Request&)> route;
 };
@@ -154,25 +151,9 @@ class clearing_queue final : public httplib::TaskQueue {
   std::unique_ptr<httplib::TaskQueue> inner_;
 };
 
-std::string demangled(const char* name) {
-  int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string s = status == 0 && d ? d : name;
-  std::free(d);
-  return s;
-}
-
 void record_exception(request_state& st, std::exception_ptr ep) {
   st.threw = true;
-  try {
-    std::rethrow_exception(ep);
-  } catch (const std::exception& e) {
-    st.error_type = demangled(typeid(e).name());
-    st.error_message = e.what();
-  } catch (...) {
-    const std::type_info* t = abi::__cxa_current_exception_type();
-    st.error_type = t ? demangled(t->name()) : "unknown";
-  }
+  std::tie(st.error_type, st.error_message) = detail::describe_exception(ep);
 }
 
 // ---- the access line ------------------------------------------------------------------
@@ -212,7 +193,7 @@ void access_line(const logger& log, const request_state& st, const httplib::Requ
 
 void log_access(const server_config& cfg, const httplib::Request& req, const httplib::Response& res) {
   auto& st = request_for(req, cfg);
-  const logger& log = cfg.access_log ? *cfg.access_log : get_logger("http");
+  const logger& log = *cfg.access_log;
   if (st.threw || res.status >= 500) access_line<level::error>(log, st, req, res);
   else if (res.status >= 400) access_line<level::warn>(log, st, req, res);
   else access_line<level::info>(log, st, req, res);
@@ -236,7 +217,7 @@ void on_exception(const server_config& cfg, const httplib::Request& req, httplib
                   std::exception_ptr ep) {
   auto& st = request_for(req, cfg);
   record_exception(st, ep);
-  const logger& log = cfg.access_log ? *cfg.access_log : get_logger("http");
+  const logger& log = *cfg.access_log;
   CTXLOG_ERROR_TO(log, "unhandled exception in {}: {}", st.route, st.error_message, kv("errorType", st.error_type),
                   kv("errorMessage", st.error_message));
   // What the handler had started to answer is dropped: a plain 500, nothing of the error.
@@ -254,7 +235,8 @@ void on_exception(const server_config& cfg, const httplib::Request& req, httplib
 
 void instrument(httplib::Server& server, server_options options) {
   auto cfg = std::make_shared<const server_config>(
-      server_config{options.access_log, std::move(options.extract), std::move(options.route)});
+      server_config{options.access_log ? options.access_log : &get_logger("http"), std::move(options.extract),
+                    std::move(options.route)});
   auto inner = server.new_task_queue;
   server.new_task_queue = [inner] {
     return new clearing_queue(inner ? inner() : new httplib::ThreadPool(CPPHTTPLIB_THREAD_POOL_COUNT));

@@ -43,9 +43,9 @@ std::string demangle(const char* mangled) {
   return status == 0 && p ? std::string(p.get()) : std::string(mangled);
 }
 
-// The dynamic type (demangled) and what() of an exception; what() is "" for a type that
-// is not a std::exception.
-std::pair<std::string, std::string> describe(std::exception_ptr e) {
+}  // namespace
+
+std::pair<std::string, std::string> detail::describe_exception(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
@@ -55,6 +55,8 @@ std::pair<std::string, std::string> describe(std::exception_ptr e) {
     return {t ? demangle(t->name()) : std::string("unknown"), std::string()};
   }
 }
+
+namespace {
 
 // One site per level: the end line's level is chosen at run time. No file/line: the
 // library's own would mislead, and the span's name says where it is.
@@ -95,7 +97,7 @@ void span::fail(const std::exception& e) { fail(demangle(typeid(e).name()), e.wh
 
 void span::fail(std::exception_ptr e) {
   if (!e) return;
-  auto [type, what] = describe(e);
+  auto [type, what] = detail::describe_exception(e);
   fail(type, what);
 }
 
@@ -103,7 +105,7 @@ namespace detail {
 void report_spawned_failure(const context& ctx, std::exception_ptr e) noexcept {
   static constexpr site s{level::error, "task failed: {}: {}", "", 0, ""};
   try {
-    const auto error = describe(e);  // (clang 14: no structured bindings in the lambda)
+    const auto error = detail::describe_exception(e);  // (clang 14: no structured bindings in the lambda)
     const std::string_view type = error.first, what = error.second;
     run(ctx, [&] { emit(default_logger(), s, type, what, kv("errorType", type), kv("errorMessage", what)); });
   } catch (...) {
