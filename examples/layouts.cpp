@@ -26,6 +26,7 @@ class text_layout final : public ctxlog::layout {
         case ctxlog::field_value::kind::f64: fmt::format_to(to, "{}", f.value.f); break;
         case ctxlog::field_value::kind::boolean: fmt::format_to(to, "{}", f.value.b); break;
         case ctxlog::field_value::kind::string: fmt::format_to(to, "{:?}", f.value.str); break;
+        case ctxlog::field_value::kind::json: fmt::format_to(to, "{}", f.value.str); break;  // already JSON
       }
     }
     fmt::format_to(to, " ({}@{}:{})\n", r.where.function, r.where.file, r.where.line);

@@ -46,9 +46,13 @@ struct process_info {
 // The host name of this machine (gethostname), for process_info::host.
 std::string this_host();
 
-// The value of one per-call field (kv()): a number, a bool or a string.
+// The value of one per-call field (kv()): a number, a bool, a string, or a structured
+// value (a container, a map, an optional, an exception: ctxlog::error()) as JSON text.
 struct field_value {
-  enum class kind : std::uint8_t { i64, u64, f64, boolean, string };
+  // json: str holds one complete, valid JSON value (array, object, null or number) made
+  // by ctxlog's own encoder: a JSON layout copies it as it is, a text layout may print it
+  // as it is or quote it.
+  enum class kind : std::uint8_t { i64, u64, f64, boolean, string, json };
   kind type = kind::string;
   std::int64_t i = 0;
   std::uint64_t u = 0;

@@ -54,6 +54,7 @@ void append_value(buffer& out, const field_value& v) {
       break;
     case field_value::kind::boolean: append(out, v.b ? "true" : "false"); break;
     case field_value::kind::string: append_json_string(out, v.str); break;
+    case field_value::kind::json: append(out, v.str); break;  // already JSON, made by ctxlog
   }
 }
 

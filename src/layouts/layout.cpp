@@ -60,6 +60,7 @@ void call_fields::iterator::load() noexcept {
     case detail::kv_tag::f64: v.type = field_value::kind::f64, v.f = detail::decode<double>(p); break;
     case detail::kv_tag::boolean: v.type = field_value::kind::boolean, v.b = *p++ != std::byte{0}; break;
     case detail::kv_tag::string: v.type = field_value::kind::string, v.str = detail::decode<std::string_view>(p); break;
+    case detail::kv_tag::json: v.type = field_value::kind::json, v.str = detail::decode<std::string_view>(p); break;
   }
   cur_.value = v;
   next_ = p;

@@ -144,7 +144,7 @@ inline V decode(const std::byte*& p) noexcept {
 }
 
 // ---- per-call key/values: [key][tag][value] ----
-enum class kv_tag : std::uint8_t { i64, u64, f64, boolean, string };
+enum class kv_tag : std::uint8_t { i64, u64, f64, boolean, string, json };
 
 template <class T>
 constexpr kv_tag tag_of() noexcept {

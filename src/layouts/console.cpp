@@ -1,0 +1,1 @@
+// src/layouts/console.cpp — being written (issue 10).

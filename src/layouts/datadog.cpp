@@ -1,0 +1,1 @@
+// src/layouts/datadog.cpp — being written (issue 10).

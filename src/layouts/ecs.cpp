@@ -1,0 +1,1 @@
+// src/layouts/ecs.cpp — being written (issue 10).

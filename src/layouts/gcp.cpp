@@ -1,0 +1,1 @@
+// src/layouts/gcp.cpp — being written (issue 10).

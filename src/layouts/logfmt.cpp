@@ -1,0 +1,1 @@
+// src/layouts/logfmt.cpp — being written (issue 10).

@@ -1,0 +1,1 @@
+// src/layouts/otel.cpp — being written (issue 10).

@@ -1,0 +1,1 @@
+// src/level_spec.cpp — being written (issue 10).

@@ -1,0 +1,1 @@
+// src/redaction.cpp — being written (issue 10).

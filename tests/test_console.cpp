@@ -1,0 +1,1 @@
+// tests/test_console.cpp — being written (issue 10).

@@ -1,0 +1,1 @@
+// tests/test_levels.cpp — being written (issue 10).

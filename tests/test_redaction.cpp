@@ -1,0 +1,1 @@
+// tests/test_redaction.cpp — being written (issue 10).

@@ -1,0 +1,1 @@
+// tests/test_schemas.cpp — being written (issue 10).
