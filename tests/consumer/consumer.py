@@ -6,6 +6,8 @@ link:  compiles consumer.cpp with a given compiler (meson passes the other one t
        it and checks its JSON lines.
 cxx17: compiles a file that includes a ctxlog header with -std=c++17 and checks that the
        compiler stops at once with ctxlog's one-line "needs C++20" error.
+unloggable: compiles kv() of a type without a formatter and checks that it fails with
+       an error that names the kv key.
 Exit codes follow meson: 0 pass, 1 fail, 77 skip.
 """
 import argparse
@@ -109,6 +111,28 @@ def cxx17(a):
     print("ok: every compiler stopped at ctxlog's C++20 error")
 
 
+def unloggable(a):
+    """kv() of a type ctxlog cannot log: the build fails, and the diagnostics name the
+    kv key and the reason within their first lines."""
+    program = (
+        "#include <ctxlog/ctxlog.hpp>\n"
+        "struct opaque { int x; };\n"
+        "int main() { LOG_INFO(\"paid\", ctxlog::kv(\"amount_due\", opaque{1})); }\n")
+    for cxx in a.cxx:
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "unloggable.cpp")
+            with open(src, "w") as f:
+                f.write(program)
+            p = run(shlex.split(cxx) + ["-std=c++20", "-I" + a.include, "-fsyntax-only", src])
+        if p.returncode == 0:
+            fail("%s compiled kv() of a type without a formatter" % cxx, p.stdout)
+        head = "\n".join(p.stdout.splitlines()[:20])
+        if "amount_due" not in head or ("unloggable_kv_key" not in head and "cannot_log" not in head):
+            fail("%s: the first lines of the error do not name the key and the reason" % cxx, p.stdout)
+        print(head)
+    print("ok: every compiler rejected the kv() and named its key")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -122,8 +146,11 @@ def main():
     o.add_argument("--cxx", action="append", required=True)
     o.add_argument("--header", action="append", required=True)
     o.add_argument("--include", required=True)
+    u = sub.add_parser("unloggable")
+    u.add_argument("--cxx", action="append", required=True)
+    u.add_argument("--include", required=True)
     a = ap.parse_args()
-    link(a) if a.mode == "link" else cxx17(a)
+    {"link": link, "cxx17": cxx17, "unloggable": unloggable}[a.mode](a)
 
 
 if __name__ == "__main__":

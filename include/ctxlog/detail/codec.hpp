@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 
+#include "ctxlog/detail/kv_json.hpp"
+
 namespace ctxlog {
 inline namespace v1 {
 
@@ -34,10 +36,30 @@ struct kv_arg {
   const T& value;
 };
 
+// Numbers, bools and strings are written as they are; containers and ranges as JSON
+// arrays, maps (ranges of string-keyed pairs) as objects, std::optional as its value or
+// null, pairs and tuples as arrays, enums as their number (a scoped enum with an fmt
+// formatter as its text),
+// durations as seconds, system_clock time points as RFC 3339 UTC text, exceptions as
+// {"type","message","cause"}; any other type with an fmt formatter as its text. A type
+// that is none of these does not compile, and the error names the kv() call's key.
 template <class T>
+  requires(detail::loggable<T>())
 constexpr kv_arg<T> kv(std::string_view key, const T& value) noexcept {
   return {key, value};
 }
+template <class T>
+  requires(!detail::loggable<T>())
+kv_arg<T> kv(detail::unloggable_kv_key<std::type_identity_t<T>> key, const T& value) noexcept;  // never defined: the key's consteval constructor fails first
+
+// An exception as a structured field "error": its dynamic type, what() and the chain of
+// std::nested_exception causes, e.g. {"type":"payment_declined","message":"card
+// expired","cause":{"type":"std::system_error","message":"..."}}.
+//
+// Example:
+//   catch (const std::exception& e) { LOG_ERROR("payment failed", ctxlog::error(e)); }
+inline kv_arg<std::exception> error(const std::exception& e) noexcept { return {"error", e}; }
+inline kv_arg<std::exception_ptr> error(const std::exception_ptr& e) noexcept { return {"error", e}; }
 
 namespace detail {
 
@@ -149,7 +171,11 @@ enum class kv_tag : std::uint8_t { i64, u64, f64, boolean, string, json };
 template <class T>
 constexpr kv_tag tag_of() noexcept {
   using D = std::remove_cvref_t<T>;
-  if constexpr (std::is_same_v<D, bool>) return kv_tag::boolean;
+  if constexpr (plain_number_enum<D>())
+    return std::is_signed_v<std::underlying_type_t<D>> ? kv_tag::i64 : kv_tag::u64;
+  else if constexpr (is_duration_v<D>) return kv_tag::f64;
+  else if constexpr (structured<D>()) return kv_tag::json;
+  else if constexpr (std::is_same_v<D, bool>) return kv_tag::boolean;
   else if constexpr (std::is_same_v<D, char>) return kv_tag::string;
   else if constexpr (std::is_integral_v<D> && std::is_signed_v<D>) return kv_tag::i64;
   else if constexpr (std::is_integral_v<D>) return kv_tag::u64;
@@ -157,15 +183,19 @@ constexpr kv_tag tag_of() noexcept {
   else return kv_tag::string;
 }
 
-// The value of a kv() as it is encoded: a number, a bool, or a string. Strings of other
-// types are formatted with "{}" at the call site; a formatter that throws yields the
-// error text instead.
+// The value of a kv() as it is encoded: a number, a bool, a string, or JSON text
+// (kv_json.hpp). Strings of other types are formatted with "{}" at the call site and
+// JSON is rendered there; a formatter that throws yields the error text instead (a JSON
+// string in place of the value).
 template <class T>
 struct kv_value {
   static constexpr kv_tag tag = tag_of<T>();
   explicit kv_value(const T& v) {
     using D = std::remove_cvref_t<T>;
-    if constexpr (tag == kv_tag::i64) num.i = static_cast<std::int64_t>(v);
+    if constexpr (std::is_enum_v<D> && tag == kv_tag::i64) num.i = static_cast<std::int64_t>(v);
+    else if constexpr (std::is_enum_v<D> && tag == kv_tag::u64) num.u = static_cast<std::uint64_t>(v);
+    else if constexpr (is_duration_v<D>) num.f = std::chrono::duration<double>(v).count();
+    else if constexpr (tag == kv_tag::i64) num.i = static_cast<std::int64_t>(v);
     else if constexpr (tag == kv_tag::u64) num.u = static_cast<std::uint64_t>(v);
     else if constexpr (tag == kv_tag::f64) num.f = static_cast<double>(v);
     else if constexpr (tag == kv_tag::boolean) num.b = v;
@@ -173,7 +203,23 @@ struct kv_value {
       ch = v;
       str = std::string_view(&ch, 1);
     } else if constexpr (kind_of<T>() == arg_kind::c_string || kind_of<T>() == arg_kind::string) str = view_of(v);
-    else {
+    else if constexpr (tag == kv_tag::json) {
+      try {
+        append_json_value(buf, v);
+      } catch (const std::exception& e) {
+        buf.clear();
+        fmt::memory_buffer why;
+        fmt::format_to(fmt::appender(why), "[ctxlog: formatting failed: {}]", e.what());
+        append_json_string(buf, std::string_view(why.data(), why.size()));
+      } catch (...) {
+        buf.clear();
+        append(buf, "\"[ctxlog: formatting failed]\"");
+      }
+      str = std::string_view(buf.data(), buf.size());
+    } else if constexpr (is_sys_time_v<D>) {
+      append_json_value(buf, v);  // "<RFC 3339>": the text without its quotes
+      str = std::string_view(buf.data() + 1, buf.size() - 2);
+    } else {
       try {
         fmt::format_to(fmt::appender(buf), "{}", v);
       } catch (const std::exception& e) {
@@ -190,11 +236,11 @@ struct kv_value {
   kv_value& operator=(const kv_value&) = delete;
 
   std::size_t size() const noexcept {
-    return 1 + (tag == kv_tag::string ? encoded_size(str) : tag == kv_tag::boolean ? 1 : 8);
+    return 1 + (tag == kv_tag::string || tag == kv_tag::json ? encoded_size(str) : tag == kv_tag::boolean ? 1 : 8);
   }
   std::byte* write(std::byte* p) const noexcept {
     *p++ = static_cast<std::byte>(tag);
-    if constexpr (tag == kv_tag::string) return encode(p, str);
+    if constexpr (tag == kv_tag::string || tag == kv_tag::json) return encode(p, str);
     else if constexpr (tag == kv_tag::boolean) {
       *p = static_cast<std::byte>(num.b ? 1 : 0);
       return p + 1;
