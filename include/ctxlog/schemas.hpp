@@ -104,7 +104,7 @@ struct logfmt_options {
 };
 
 // ts=.. level=info logger=orders msg="order 42 created" requestId=r-1 amount=12.5 ..
-// One line per record: a value is quoted (with \" \\ \n \t \r \xNN escapes) when it is
+// One line per record: a value is quoted (with \" \\ \n \t \r \u00XX escapes) when it is
 // empty or holds a space, '=', '"', '\' or a non-printable byte; keys with such bytes
 // get '_' in their place.
 layout_ptr logfmt_layout(logfmt_options options = {});

@@ -42,6 +42,25 @@ bool raw_string(std::string_view s, std::size_t& i, buffer& out) {
   return true;
 }
 
+// Moves i past the JSON number at s[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool json_number(std::string_view s, std::size_t& i) {
+  const auto digits = [&s, &i] {
+    const std::size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') ++i;
+  else if (!digits()) return false;
+  if (i < s.size() && s[i] == '.' && (++i, !digits())) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return true;
+}
+
 // Appends the JSON value at s[i] as an AnyValue: object -> kvlistValue, array ->
 // arrayValue, string -> stringValue, integer -> intValue (as a string), other number ->
 // doubleValue, true/false -> boolValue, null -> the empty AnyValue. False when the text
@@ -92,9 +111,8 @@ bool any_value(std::string_view s, std::size_t& i, buffer& out, int depth) {
       return true;
     }
   const std::size_t start = i;
-  while (i < s.size() && (std::strchr("+-.eE", s[i]) || (s[i] >= '0' && s[i] <= '9'))) ++i;
+  if (!json_number(s, i)) return false;
   const std::string_view num = s.substr(start, i - start);
-  if (num.empty() || !(num[0] == '-' || (num[0] >= '0' && num[0] <= '9'))) return false;
   std::int64_t v = 0;
   const auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
   if (ec == std::errc() && end == num.data() + num.size()) {
