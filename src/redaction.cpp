@@ -464,7 +464,7 @@ const context& redactor::context_of(const context& ctx) {
       }
     }
     if (c.changed) {
-      fields f;
+      ctxlog::fields f;
       f.request_id(ctx.request_id()).tenant_id(ctx.tenant_id()).trace_id(ctx.trace_id());
       f.span_id(ctx.span_id()).parent_span_id(ctx.parent_span_id()).user_id(ctx.user_id());
       for (std::size_t i = 0; i < custom.size(); ++i) f.set(custom[i].key, replaced[i] ? values[i] : custom[i].value);
