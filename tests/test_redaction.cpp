@@ -3,6 +3,7 @@
 // that no layout ever shows a redacted value.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
