@@ -42,6 +42,7 @@ void write_all(int fd, const char* p, std::size_t n) {
 }  // namespace
 
 fd_sink::fd_sink(int fd, ownership own, level min_level) : sink(min_level), fd_(fd), own_(own) {
+  terminal_.store(fd >= 0 && ::isatty(fd) == 1, std::memory_order_relaxed);
   buffer_.reserve(k_flush_at * 2);
 }
 
@@ -75,11 +76,13 @@ void fd_sink::replace_fd(int fd, ownership own) {
     if (own_ == ownership::owned) ::close(fd_);
     fd_ = fd;
     own_ = own;
+    terminal_.store(fd >= 0 && ::isatty(fd) == 1, std::memory_order_relaxed);
     throw;
   }
   if (own_ == ownership::owned) ::close(fd_);
   fd_ = fd;
   own_ = own;
+  terminal_.store(fd >= 0 && ::isatty(fd) == 1, std::memory_order_relaxed);
 }
 
 }  // namespace sinks

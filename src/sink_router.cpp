@@ -11,6 +11,7 @@
 #include "context_loss.hpp"
 #include "ctxlog/detail/json.hpp"
 #include "ctxlog/sinks/stdio.hpp"
+#include "layouts/console.hpp"
 #include "producers.hpp"
 
 namespace ctxlog {
@@ -28,7 +29,8 @@ route make_route(std::vector<sink_ptr>& sinks, const layout_ptr& fallback, std::
   route r;
   for (auto& s : sinks) {
     if (!s) continue;
-    const layout_ptr& l = s->get_layout() ? s->get_layout() : fallback;
+    // A console layout's colour is decided here, per sink (layouts/console.hpp).
+    const layout_ptr l = layout_for_sink(s->get_layout() ? s->get_layout() : fallback, *s);
     auto it = std::find(layouts.begin(), layouts.end(), l);
     if (it == layouts.end()) it = layouts.insert(layouts.end(), l);
     r.targets.push_back({std::move(s), static_cast<std::size_t>(it - layouts.begin())});
@@ -50,6 +52,7 @@ routing make_routing(config& c) {
   for (auto& l : c.loggers)
     if (!l.sinks.empty()) r.by_logger[&get_logger(l.name)] = make_route(l.sinks, fallback, r.layouts);
   r.process = std::make_unique<process_info>(std::move(c.process));
+  r.redact = make_redactor(c.redact);  // throws for a rule that cannot match: nothing installed yet
   return r;
 }
 
@@ -139,13 +142,25 @@ void sink_router::write(const std::byte* rec, const context& ctx, bool context_l
     message_.clear();
     fmt::format_to(fmt::appender(message_), "[ctxlog: formatting failed: {}] {}", e.what(), where.format);
   }
+  call_fields fields(args + h.message_args, args + h.args_size);
+  const context* shown = &ctx;
+  if (routing_.redact) {  // before any layout: none of them needs to know
+    try {
+      fields = routing_.redact->fields(args + h.message_args, args + h.args_size);
+      shown = &routing_.redact->context_of(ctx);
+    } catch (...) {  // out of memory: the line goes without its fields, never with them raw
+      static const context none;
+      fields = call_fields();
+      shown = &none;
+    }
+  }
   const record_view view{clock_.to_ns(h.timestamp),
                          where.severity,
                          h.source->name(),
                          std::string_view(message_.data(), message_.size()),
-                         ctx,
+                         *shown,
                          context_lost,
-                         call_fields(args + h.message_args, args + h.args_size),
+                         fields,
                          thread,
                          process_id(),
                          {where.file, where.line, where.function},

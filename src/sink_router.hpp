@@ -17,6 +17,7 @@
 #include "clock.hpp"
 #include "ctxlog/config.hpp"
 #include "ctxlog/log.hpp"
+#include "redaction.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -37,6 +38,7 @@ struct routing {
   std::unordered_map<const logger*, route> by_logger;
   std::vector<layout_ptr> layouts;  // distinct, each once
   std::unique_ptr<process_info> process;
+  std::unique_ptr<redactor> redact;  // nullptr: no rule, and no cost
 };
 routing make_routing(config& c);
 
@@ -53,7 +55,8 @@ class sink_router {
   void close();  // flushes, then drops every sink
   bool closed() const noexcept { return closed_; }
   // Formats the record and hands each of its logger's sinks the line of that sink's
-  // layout (they may buffer it).
+  // layout (they may buffer it). With redaction rules, the layouts see the record's
+  // per-call fields and context redacted.
   void write(const std::byte* rec, const context& ctx, bool context_lost, std::uint32_t thread);
   // A line from ctxlog itself ("N records dropped", with key: value) to the default sinks.
   void notice(level severity, std::string_view msg, std::string_view key, std::uint64_t value, std::uint32_t thread);

@@ -21,6 +21,8 @@
 
 #include "ctxlog/layout.hpp"
 #include "ctxlog/level.hpp"
+#include "ctxlog/level_spec.hpp"
+#include "ctxlog/redact.hpp"
 #include "ctxlog/sink.hpp"
 
 namespace ctxlog {
@@ -61,12 +63,22 @@ struct config {
   layout_ptr layout = nullptr;
   // Static facts every line may carry (service, version, environment, host): given once.
   process_info process{};
+  // The environment variable holding a level spec ("info,orders=debug", see
+  // level_spec.hpp), read by configure() (and at start-up, for the default
+  // configuration). Its levels beat min_level and loggers[i].min_level, a name beating a
+  // default (docs/logging.md#levels). "": the environment is not read. A bad value is
+  // ignored as a whole, with one line on stderr.
+  std::string level_env = "CTXLOG_LEVEL";
+  // Field values replaced before any layout renders them (redact.hpp). No keys: none, and
+  // no cost. A pattern that cannot match makes configure() throw std::invalid_argument.
+  redact_options redact{};
 };
 
 // Replaces the configuration. Thread-safe, also while other threads log: records logged
 // before the call go to the old sinks, and no record is lost in block mode. Throws
-// std::invalid_argument (from a layout) when the configuration makes no sense; the old
-// one then stays in force.
+// std::invalid_argument (from a layout or a redaction rule) when the configuration makes
+// no sense; the old one then stays in force. Levels set at run time (set_level()) are
+// replaced by those of the configuration and the environment.
 void configure(config c);
 
 // Returns once every line logged before the call has been handed to the sinks and the

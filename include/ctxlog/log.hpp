@@ -9,6 +9,7 @@
 //   LOG_INFO("order {} created", order_id, ctxlog::kv("amount", 12.5));
 //   auto& orders = ctxlog::get_logger("orders");
 //   LOG_WARN_TO(orders, "stock low for {}", sku);
+//   LOG_AT(ok ? ctxlog::level::info : ctxlog::level::error, "payment {}", ok);  // run-time level
 #pragma once
 
 #include "ctxlog/detail/require_cxx20.hpp"
@@ -112,6 +113,17 @@ inline logger& default_logger() noexcept { return detail::g_default_logger; }
 // The logger with this name, created (at the configured level) on first use.
 logger& get_logger(std::string_view name);
 
+// Sets the level of the logger with this name, now if it exists and when it is created
+// otherwise, until the next configure(). Beats CTXLOG_LEVEL and the configuration
+// (docs/logging.md#levels). Thread-safe; takes the registry's lock (not for hot paths).
+//
+// Example:
+//   ctxlog::set_level("sql", ctxlog::level::debug);  // e.g. from an admin endpoint
+void set_level(std::string_view logger_name, level l);
+// Sets the default level: that of every logger (existing or later) that has no level of
+// its own by name in set_level(name, ..), CTXLOG_LEVEL or config::loggers. Thread-safe.
+void set_level(level l);
+
 }  // namespace v1
 }  // namespace ctxlog
 
@@ -135,6 +147,28 @@ logger& get_logger(std::string_view name);
       }                                                                                                \
     }                                                                                                  \
   } while (false)
+
+// A call whose level is a run-time value. The format string is checked at compile time
+// as for the other macros; each level has its own static call site. An out-of-range or
+// `off` level writes nothing; levels below CTXLOG_ACTIVE_LEVEL write nothing either.
+//   CTXLOG_LOG_AT(orders, failed ? level::error : level::info, "order {} done", id);
+#define CTXLOG_LOG_AT(logger_expr, lvl_expr, fmt_str, ...)                                                \
+  do {                                                                                                 \
+    const ::ctxlog::logger& ctxlog_logger_ = (logger_expr);                                            \
+    const ::ctxlog::level ctxlog_level_ = (lvl_expr);                                                  \
+    if (static_cast<unsigned>(ctxlog_level_) < static_cast<unsigned>(::ctxlog::level::off) &&          \
+        ::ctxlog::detail::compiled_in(ctxlog_level_) && ctxlog_logger_.should_log(ctxlog_level_)) {    \
+      static constexpr ::ctxlog::detail::site ctxlog_sites_[] = {                                      \
+          CTXLOG_DETAIL_SITE_AT(trace, fmt_str), CTXLOG_DETAIL_SITE_AT(debug, fmt_str),                \
+          CTXLOG_DETAIL_SITE_AT(info, fmt_str),  CTXLOG_DETAIL_SITE_AT(warn, fmt_str),                 \
+          CTXLOG_DETAIL_SITE_AT(error, fmt_str), CTXLOG_DETAIL_SITE_AT(critical, fmt_str)};            \
+      ctxlog_logger_.log(ctxlog_sites_[static_cast<unsigned>(ctxlog_level_)],                          \
+                         fmt_str __VA_OPT__(, ) __VA_ARGS__);                                          \
+    }                                                                                                  \
+  } while (false)
+#define CTXLOG_DETAIL_SITE_AT(l, fmt_str) \
+  { ::ctxlog::level::l, fmt_str, ::ctxlog::detail::file_name(__FILE__), __LINE__, __builtin_FUNCTION() }
+#define CTXLOG_AT(lvl, ...) CTXLOG_LOG_AT(::ctxlog::default_logger(), lvl, __VA_ARGS__)
 
 #define CTXLOG_TRACE_TO(logger, ...) CTXLOG_LOG_TO(logger, ::ctxlog::level::trace, __VA_ARGS__)
 #define CTXLOG_DEBUG_TO(logger, ...) CTXLOG_LOG_TO(logger, ::ctxlog::level::debug, __VA_ARGS__)
@@ -164,4 +198,6 @@ logger& get_logger(std::string_view name);
 #define LOG_WARN_TO(...) CTXLOG_WARN_TO(__VA_ARGS__)
 #define LOG_ERROR_TO(...) CTXLOG_ERROR_TO(__VA_ARGS__)
 #define LOG_CRITICAL_TO(...) CTXLOG_CRITICAL_TO(__VA_ARGS__)
+#define LOG_AT(...) CTXLOG_AT(__VA_ARGS__)
+#define LOG_AT_TO(...) CTXLOG_LOG_AT(__VA_ARGS__)
 #endif

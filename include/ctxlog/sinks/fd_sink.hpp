@@ -9,6 +9,7 @@
 
 #include "ctxlog/detail/require_cxx20.hpp"
 
+#include <atomic>
 #include <string>
 
 #include "ctxlog/sink.hpp"
@@ -26,6 +27,10 @@ class fd_sink : public sink {
   void write(const log_line& line) override;
   void flush() override;
 
+  // Whether the descriptor was a terminal (isatty) when it was given to the sink; read
+  // by configure() for console_color::automatic (console.hpp). Thread-safe.
+  bool is_terminal() const noexcept { return terminal_.load(std::memory_order_relaxed); }
+
  protected:
   // Flushes, then makes the sink write to fd (closing the old one if owned). When the
   // flush fails the switch still happens, then the error is thrown.
@@ -34,6 +39,7 @@ class fd_sink : public sink {
  private:
   int fd_;
   ownership own_;
+  std::atomic<bool> terminal_{false};  // relaxed: a fact about fd_, read on its own
   std::string buffer_;
 };
 
