@@ -10,6 +10,7 @@
 
 #include "ctxlog/console.hpp"
 #include "ctxlog/ctxlog.hpp"
+#include "ctxlog/schemas.hpp"
 #include "support.hpp"
 
 namespace {
@@ -73,6 +74,11 @@ const named_layout k_layouts[] = {
     {"json", [] { return ctxlog::json_layout(); }, true},
     {"json renamed", [] { return ctxlog::json_layout({.names = {.msg = "message"}}); }, true},
     {"console", [] { return ctxlog::console_layout({.color = ctxlog::console_color::always}); }, false},
+    {"ecs", [] { return ctxlog::ecs_layout(); }, true},
+    {"otel", [] { return ctxlog::otel_layout(); }, true},
+    {"gcp", [] { return ctxlog::gcp_layout({.project_id = "p"}); }, true},
+    {"datadog", [] { return ctxlog::datadog_layout(); }, true},
+    {"logfmt", [] { return ctxlog::logfmt_layout(); }, false},
 };
 
 }  // namespace

@@ -670,13 +670,15 @@ TEST_SUITE("schemas") {
       if (std::string_view(name) == "logfmt") logfmt_map(line);
       else parse_line(line);
     }
+    CHECK(ctxlog::make_layout("console") != nullptr);
     try {
       ctxlog::make_layout("xml");
       FAIL("no exception");
     } catch (const std::invalid_argument& e) {
       const std::string what = e.what();
       CHECK(what.find("\"xml\"") != std::string::npos);
-      for (const char* name : {"json", "ecs", "otel", "gcp", "datadog", "logfmt"}) CHECK(what.find(name) != std::string::npos);
+      for (const char* name : {"json", "console", "ecs", "otel", "gcp", "datadog", "logfmt"})
+      CHECK(what.find(name) != std::string::npos);
     }
   }
 

@@ -111,10 +111,9 @@ layout_ptr logfmt_layout(logfmt_options options = {});
 
 // ---- by name -------------------------------------------------------------------------
 
-// The layout called name with its default options: "json", "ecs", "otel", "gcp",
-// "datadog" or "logfmt" (e.g. from a command line or an environment variable). Throws
-// std::invalid_argument naming the valid names for any other.
-// (It learns "console" when the console layout of issue 10 is merged.)
+// The layout called name with its default options: "json", "console" (console.hpp),
+// "ecs", "otel", "gcp", "datadog" or "logfmt" (e.g. from a command line or an environment
+// variable). Throws std::invalid_argument naming the valid names for any other.
 layout_ptr make_layout(std::string_view name);
 
 }  // namespace v1
