@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <deque>
+#include <filesystem>
 #include <limits>
 #include <list>
 #include <map>
@@ -18,6 +19,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <fmt/std.h>
 
 #include "support.hpp"
 #include "ctxlog/ctxlog.hpp"
@@ -182,6 +185,14 @@ TEST_SUITE("values") {
     CHECK(k["direct"]["message"] == "kv of an exception");
     LOG_ERROR("not a std::exception", ctxlog::error(std::make_exception_ptr(42)));
     CHECK(one(sink)["error"]["type"] == "int");
+  }
+
+  TEST_CASE("a range whose elements are its own type (a path) is text through its formatter, not an endless array") {
+    auto sink = ctxlog_test::capture_all();
+    LOG_INFO("file", ctxlog::kv("logFile", std::filesystem::path("/var/log/app.log")));
+    const auto j = one(sink);
+    REQUIRE(j["logFile"].is_string());  // fmt 9 writes a path quoted
+    CHECK(j["logFile"].get<std::string>().find("/var/log/app.log") != std::string::npos);
   }
 
   TEST_CASE("structured values are copied at the call: changing the container later changes nothing") {

@@ -52,8 +52,11 @@ concept tuple_like = requires { typename std::tuple_size<T>::type; } && !std::ra
 template <class T>
 concept string_like = std::is_convertible_v<const T&, std::string_view> && !std::is_null_pointer_v<T>;
 
+// A range written as a JSON array. Not one whose elements are the range's own type
+// (std::filesystem::path iterates over paths): that one needs a formatter (fmt/std.h).
 template <class T>
-concept json_range = std::ranges::input_range<const T> && !string_like<T>;
+concept json_range = std::ranges::input_range<const T> && !string_like<T> &&
+                     !std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<const T>>, T>;
 
 template <class T>
 concept pair_like = tuple_like<T> && std::tuple_size_v<T> == 2;
