@@ -8,6 +8,7 @@ packages=(
   libfmt-dev libspdlog-dev nlohmann-json3-dev doctest-dev
   libtbb-dev libasio-dev libboost-dev libcpp-httplib-dev libbenchmark-dev
   libsqlite3-dev jq
+  rsyslog clickhouse-server
 )
 
 missing=()

@@ -158,7 +158,9 @@ stats backend::get_stats() {
   return {issued_elsewhere_.load(std::memory_order_relaxed) + t.issued,
           router_.written.load(std::memory_order_relaxed),
           dropped_elsewhere_.load(std::memory_order_relaxed) + t.dropped,
-          router_.sink_errors.load(std::memory_order_relaxed)};
+          router_.sink_errors.load(std::memory_order_relaxed),
+          queued_sink_totals.dropped.load(std::memory_order_relaxed),
+          queued_sink_totals.buffered.load(std::memory_order_relaxed)};
 }
 
 // At exit: drain and stop the thread; later log calls (static destructors) are written

@@ -40,6 +40,8 @@ route make_route(std::vector<sink_ptr>& sinks, const layout_ptr& fallback, std::
 
 }  // namespace
 
+queued_sink_counts queued_sink_totals;
+
 void copy_preformatted(const std::byte*& p, std::string_view, fmt::memory_buffer& out) {
   append(out, decode<std::string_view>(p));
 }

@@ -42,6 +42,13 @@ struct routing {
 };
 routing make_routing(config& c);
 
+// Sums over every queued sink (sinks/queued_sink.cpp keeps them), for get_stats().
+struct queued_sink_counts {
+  std::atomic<std::uint64_t> dropped{0};
+  std::atomic<std::uint64_t> buffered{0};
+};
+extern queued_sink_counts queued_sink_totals;
+
 class sink_router {
  public:
   std::unique_lock<std::mutex> lock() { return std::unique_lock<std::mutex>(mu_); }

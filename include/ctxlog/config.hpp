@@ -93,6 +93,10 @@ struct stats {
   std::uint64_t written;      // records formatted and handed to the sinks
   std::uint64_t dropped;      // records given up (after shutdown, re-entrant calls, errors)
   std::uint64_t sink_errors;  // failed sink writes or flushes
+  // Lines that queued sinks (network destinations, sinks/queued_sink.hpp) took and then
+  // gave up (buffer full, refused, left at close), and the lines they hold right now.
+  std::uint64_t sink_dropped = 0;
+  std::uint64_t sink_buffered = 0;
 };
 // Counters since the program started. written + dropped == issued once flush() returned.
 stats get_stats() noexcept;
