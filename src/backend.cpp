@@ -39,27 +39,28 @@ producer* backend::register_thread() {
 }
 
 void backend::write_sync(const std::byte* rec) noexcept {
-  issued_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+  record_header h;
+  std::memcpy(&h, rec, sizeof h);
+  const bool line = is_log_line(static_cast<record_kind>(h.kind));  // else a recorder's signal
+  if (line) issued_elsewhere_.fetch_add(1, std::memory_order_relaxed);
   if (t_in_backend) {  // logged from inside a sink or layout: the lock is ours already
-    dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+    if (line) dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   t_in_backend = true;
   try {
-    record_header h;
-    std::memcpy(&h, rec, sizeof h);
     auto lk = router_.lock();
     // Queued records stamped before this one go first; the margin keeps a record that
     // happened-before this one in that set even if its stamp was taken early.
     drain_locked(h.timestamp + k_stamp_margin);
     if (router_.closed()) {
-      dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+      if (line) dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
     } else {
       router_.write(rec, current(), context_lost(), thread_id());
       router_.flush_sinks();  // synchronous: the line is out when the call returns
     }
   } catch (...) {
-    dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+    if (line) dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
   }
   t_in_backend = false;
 }
@@ -160,7 +161,9 @@ stats backend::get_stats() {
           dropped_elsewhere_.load(std::memory_order_relaxed) + t.dropped,
           router_.sink_errors.load(std::memory_order_relaxed),
           queued_sink_totals.dropped.load(std::memory_order_relaxed),
-          queued_sink_totals.buffered.load(std::memory_order_relaxed)};
+          queued_sink_totals.buffered.load(std::memory_order_relaxed),
+          router_.recorders().discarded.load(std::memory_order_relaxed),
+          router_.recorders().held.load(std::memory_order_relaxed)};
 }
 
 // At exit: drain and stop the thread; later log calls (static destructors) are written
@@ -288,11 +291,13 @@ void backend::prepare_fork() {
   t_in_backend = was;
   producers_.mutex().lock();
   wake_mu_.lock();
+  signals_mu_.lock();
   logger_registry_mutex().lock();
 }
 
 void backend::after_fork_in_parent() {
   logger_registry_mutex().unlock();
+  signals_mu_.unlock();
   wake_mu_.unlock();
   producers_.mutex().unlock();
   router_.mutex().unlock();
@@ -318,6 +323,8 @@ void backend::after_fork_in_child() {
   router_.reset_counts_in_child();
   issued_elsewhere_.store(0, std::memory_order_relaxed);
   dropped_elsewhere_.store(0, std::memory_order_relaxed);
+  signals_.clear();  // the parent's recorders
+  signals_pending_.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace detail

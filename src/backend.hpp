@@ -8,7 +8,7 @@
 //
 // Lock order (a thread holding one may take only those after it):
 //   control_mu_  ->  router lock  ->  producer registry lock  ->  wake_mu_
-// and the logger registry's lock as a leaf. fork() takes them all in that order.
+// and the logger registry's lock and signals_mu_ as leaves. fork() takes them all in that order.
 #pragma once
 
 #include <atomic>
@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ctxlog/config.hpp"
@@ -64,6 +65,9 @@ class backend {
   // No back-end thread runs and the caller's ring is full: drain the rings here.
   void drain_without_worker() noexcept;
   void count_failed() noexcept;
+  // A flight recorder's signal that found its thread's ring full (drop mode): handled
+  // at the end of the next pass instead.
+  void signal_out_of_band(record_kind kind, std::uint64_t id) noexcept;
 
   // ---- control ----
   void configure(config c);
@@ -82,6 +86,7 @@ class backend {
   std::size_t drain(std::uint64_t until);
   std::size_t drain_locked(std::uint64_t until);
   void report_dropped(producer& p);
+  void signals_out_of_band();  // under the router lock
   // Drains every ring on the calling thread (the consumer rule), then flushes or closes
   // the sinks. Does nothing on a thread that holds the router lock already.
   enum class then { nothing, flush, close };
@@ -116,6 +121,10 @@ class backend {
   std::atomic<bool> crash_requested_{false}, crash_done_{false};
 
   std::atomic<std::uint64_t> issued_elsewhere_{0}, dropped_elsewhere_{0};
+
+  std::mutex signals_mu_;  // a leaf
+  std::vector<std::pair<record_kind, std::uint64_t>> signals_;
+  std::atomic<bool> signals_pending_{false};
 };
 
 }  // namespace detail

@@ -112,7 +112,9 @@ std::size_t backend::drain_locked(std::uint64_t until) {
       if (router_.closed()) throw std::logic_error("closed");  // left over after shutdown()
       router_.write(c.record, c.p->ctx_now, c.p->lost_now, c.p->thread);
     } catch (...) {
-      dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+      record_header h;
+      std::memcpy(&h, c.record, sizeof h);
+      if (is_log_line(static_cast<record_kind>(h.kind))) dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
     }
     if (c.on_heap) delete[] c.record;
     c.pos += get_entry<entry_header>(c.p->queue.at(c.pos)).size;
@@ -148,9 +150,31 @@ std::size_t backend::drain_locked(std::uint64_t until) {
     }
   }
   for (const auto& sp : snapshot_) report_dropped(*sp);
+  signals_out_of_band();
   router_.flush_sinks();
   if (any_finished) producers_.retire_finished();
   return n;
+}
+
+void backend::signal_out_of_band(record_kind kind, std::uint64_t id) noexcept {
+  try {
+    const std::lock_guard<std::mutex> lk(signals_mu_);
+    signals_.push_back({kind, id});
+    signals_pending_.store(true, std::memory_order_release);
+  } catch (...) {  // out of memory: that recorder's lines are kept until shutdown (bounded)
+  }
+}
+
+void backend::signals_out_of_band() {
+  if (!signals_pending_.load(std::memory_order_acquire)) return;
+  std::vector<std::pair<record_kind, std::uint64_t>> taken;
+  {
+    const std::lock_guard<std::mutex> lk(signals_mu_);
+    taken.swap(signals_);
+    signals_pending_.store(false, std::memory_order_relaxed);
+  }
+  static const context none;
+  for (const auto& [kind, id] : taken) router_.signal(kind, id, none);
 }
 
 void backend::report_dropped(producer& p) {

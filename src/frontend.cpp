@@ -9,12 +9,14 @@
 // (exiting, or the back-end itself), formats and writes on the calling thread.
 #include <time.h>
 
+#include <cstring>
 #include <new>
 #include <thread>
 #include <vector>
 
 #include "backend.hpp"
 #include "ctxlog/detail/record.hpp"
+#include "ctxlog/log.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -33,13 +35,22 @@ inline std::uint64_t stamp() noexcept { return timestamp(); }
 constinit thread_local pending t_pending = pending::none;
 thread_local std::vector<std::byte> t_record;  // the synchronous path's record buffer
 
+// Set while a flight recorder's signal is being sent (send_recorder_signal).
+constinit thread_local record_kind t_signal = record_kind::none;
+constinit thread_local std::uint64_t t_signal_id = 0;
+
 std::byte* drop(producer& p) noexcept {
   // A frame entry reserved just before must still reach the back-end, which owns the
   // reference it carries; everything reserved so far is complete, so publish it.
   p.queue.publish();
+  t_pending = pending::none;
+  if (t_signal != record_kind::none) {
+    // A flight recorder's signal is not a line: it goes around the full ring instead.
+    backend::get().signal_out_of_band(t_signal, t_signal_id);
+    return nullptr;
+  }
   bump(p.issued);
   bump(p.dropped);
-  t_pending = pending::none;
   return nullptr;
 }
 
@@ -122,11 +133,30 @@ void commit_record() noexcept {
   if (t_pending == pending::queued) {
     producer* p = this_thread_producer();
     p->queue.publish();
-    bump(p->issued);
+    if (t_signal == record_kind::none) bump(p->issued);
   } else if (t_pending == pending::sync) {
     backend::get().write_sync(t_record.data());
   }
   t_pending = pending::none;
+}
+
+void send_recorder_signal(record_kind kind, std::uint64_t id) noexcept {
+  static const site signal_site{level::off, "", "", 0, ""};
+  t_signal = kind;
+  t_signal_id = id;
+  try {
+    std::uint64_t ts;
+    if (std::byte* p = begin_record(sizeof(record_header) + sizeof id, ts)) {
+      const record_header h{&signal_site, &default_logger(), nullptr, ts, sizeof id, sizeof id,
+                            static_cast<std::uint32_t>(kind)};
+      std::memcpy(p, &h, sizeof h);
+      std::memcpy(p + sizeof h, &id, sizeof id);
+      commit_record();
+    }
+  } catch (...) {  // the synchronous path could not allocate its buffer
+    backend::get().signal_out_of_band(kind, id);
+  }
+  t_signal = record_kind::none;
 }
 
 void emit_failed() noexcept { backend::get().count_failed(); }

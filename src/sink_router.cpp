@@ -54,6 +54,7 @@ routing make_routing(config& c) {
   for (auto& l : c.loggers)
     if (!l.sinks.empty()) r.by_logger[&get_logger(l.name)] = make_route(l.sinks, fallback, r.layouts);
   r.process = std::make_unique<process_info>(std::move(c.process));
+  r.recorder_bytes = c.flight_recorder_bytes;
   r.redact = make_redactor(c.redact);  // throws for a rule that cannot match: nothing installed yet
   return r;
 }
@@ -77,6 +78,7 @@ void sink_router::install(routing r) {
     }
   }
   flush_sinks(true);
+  recorders_.set_limit(r.recorder_bytes);
   routing_ = std::move(r);
   lines_.resize(routing_.layouts.size());
   state_.assign(routing_.layouts.size(), 0);
@@ -85,6 +87,7 @@ void sink_router::install(routing r) {
 }
 
 void sink_router::close() {
+  recorders_.clear();  // no request can fail any more: what the recorders kept is discarded
   flush_sinks(true);
   routing_.defaults = {};
   routing_.by_logger.clear();
@@ -131,6 +134,52 @@ void sink_router::deliver(const route& r, const record_view& view) {
 
 void sink_router::write(const std::byte* rec, const context& ctx, bool context_lost, std::uint32_t thread) {
   ensure_configured();
+  record_header h;
+  std::memcpy(&h, rec, sizeof h);
+  const auto kind = static_cast<record_kind>(h.kind);
+  if (kind == record_kind::line) {
+    if (!recorders_.empty() && h.where->severity != level::off) {  // no recorder: no cost
+      const recorder_info* r = recorder_of(ctx);
+      if (r && h.where->severity >= r->trigger)
+        recorders_.trigger(r->id, [this](const flight_store::kept& k) {
+          write_line(k.record.get(), k.ctx, k.context_lost, k.thread);
+        });
+    }
+    write_line(rec, ctx, context_lost, thread);
+    return;
+  }
+  if (kind == record_kind::held) {
+    const recorder_info* r = recorder_of(ctx);
+    if (r && recorders_.triggered(r->id)) {
+      write_line(rec, ctx, context_lost, thread);
+    } else {
+      recorders_.keep(r ? r->id : 0, rec, sizeof h + h.args_size, ctx, context_lost, thread);
+    }
+    return;
+  }
+  std::uint64_t id = 0;
+  std::memcpy(&id, rec + sizeof h, sizeof id);
+  signal(kind, id, ctx);
+}
+
+void sink_router::signal(record_kind kind, std::uint64_t id, const context& ctx) {
+  switch (kind) {
+    case record_kind::recorder_start: {
+      const recorder_info* r = recorder_of(ctx);
+      recorders_.start(id, r && r->id == id ? r : nullptr);
+      break;
+    }
+    case record_kind::recorder_end: recorders_.end(id); break;
+    case record_kind::recorder_dump:
+      recorders_.trigger(id, [this](const flight_store::kept& k) {
+        write_line(k.record.get(), k.ctx, k.context_lost, k.thread);
+      });
+      break;
+    default: break;
+  }
+}
+
+void sink_router::write_line(const std::byte* rec, const context& ctx, bool context_lost, std::uint32_t thread) {
   record_header h;
   std::memcpy(&h, rec, sizeof h);
   const site& where = *h.where;
@@ -219,6 +268,8 @@ void sink_router::sink_failed(const char* what) noexcept {
 }
 
 void sink_router::reset_counts_in_child() noexcept {
+  recorders_.clear();  // the parent's requests: not the child's to write
+  recorders_.discarded.store(0, std::memory_order_relaxed);
   written.store(0, std::memory_order_relaxed);
   sink_errors.store(0, std::memory_order_relaxed);
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "clock.hpp"
+#include "flight_store.hpp"
 #include "ctxlog/config.hpp"
 #include "ctxlog/log.hpp"
 #include "redaction.hpp"
@@ -39,6 +40,7 @@ struct routing {
   std::vector<layout_ptr> layouts;  // distinct, each once
   std::unique_ptr<process_info> process;
   std::unique_ptr<redactor> redact;  // nullptr: no rule, and no cost
+  std::size_t recorder_bytes = std::size_t{16} << 20;  // config::flight_recorder_bytes
 };
 routing make_routing(config& c);
 
@@ -64,7 +66,13 @@ class sink_router {
   // Formats the record and hands each of its logger's sinks the line of that sink's
   // layout (they may buffer it). With redaction rules, the layouts see the record's
   // per-call fields and context redacted.
+  // A held record is kept by its request's flight recorder (flight_store.hpp) or, once
+  // that request failed, written; a line at a recorder's trigger level writes what the
+  // recorder kept first; a recorder's signal goes to the store. See flight_recorder.hpp.
   void write(const std::byte* rec, const context& ctx, bool context_lost, std::uint32_t thread);
+  // A recorder's signal that could not go through its thread's queue (drop mode, full).
+  void signal(record_kind kind, std::uint64_t id, const context& ctx);
+  flight_store& recorders() noexcept { return recorders_; }
   // A line from ctxlog itself ("N records dropped", with key: value) to the default sinks.
   void notice(level severity, std::string_view msg, std::string_view key, std::uint64_t value, std::uint32_t thread);
   // Flushes the sinks if any line was written since the last flush (or if forced).
@@ -80,9 +88,11 @@ class sink_router {
   void ensure_configured();
   void deliver(const route& r, const record_view& view);
   void sink_failed(const char* what) noexcept;
+  void write_line(const std::byte* rec, const context& ctx, bool context_lost, std::uint32_t thread);
 
   std::mutex mu_;
   routing routing_;
+  flight_store recorders_;
   std::vector<buffer> lines_;          // per layout: the current record's line
   std::vector<unsigned char> state_;   // per layout: 0 not rendered, 1 rendered, 2 failed
   bool wrote_ = false;  // a line went to a sink since the last flush_sinks()

@@ -72,6 +72,9 @@ struct config {
   // Field values replaced before any layout renders them (redact.hpp). No keys: none, and
   // no cost. A pattern that cannot match makes configure() throw std::invalid_argument.
   redact_options redact{};
+  // The most bytes all flight recorders together keep (flight_recorder.hpp); a line that
+  // would exceed it is discarded (counted in stats::discarded).
+  std::size_t flight_recorder_bytes = std::size_t{16} << 20;
 };
 
 // Replaces the configuration. Thread-safe, also while other threads log: records logged
@@ -97,8 +100,13 @@ struct stats {
   // gave up (buffer full, refused, left at close), and the lines they hold right now.
   std::uint64_t sink_dropped = 0;
   std::uint64_t sink_buffered = 0;
+  // Lines flight recorders kept and then discarded (the request ended without failing,
+  // max_lines or flight_recorder_bytes reached), and the lines they keep right now.
+  std::uint64_t discarded = 0;
+  std::uint64_t held = 0;
 };
-// Counters since the program started. written + dropped == issued once flush() returned.
+// Counters since the program started. Once flush() returned:
+//   issued == written + dropped + discarded + held.
 stats get_stats() noexcept;
 
 }  // namespace v1

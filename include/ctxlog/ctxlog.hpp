@@ -9,6 +9,7 @@
 #include "ctxlog/config.hpp"
 #include "ctxlog/context.hpp"
 #include "ctxlog/field.hpp"
+#include "ctxlog/flight_recorder.hpp"
 #include "ctxlog/log.hpp"
 #include "ctxlog/sinks/file.hpp"
 #include "ctxlog/sinks/stdio.hpp"

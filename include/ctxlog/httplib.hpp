@@ -24,12 +24,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <httplib.h>
 
 #include "ctxlog/context.hpp"
+#include "ctxlog/flight_recorder.hpp"
 #include "ctxlog/trace.hpp"
 
 namespace ctxlog {
@@ -47,6 +49,9 @@ struct server_options {
   // The route named in the access line and the span ("POST /orders/:id" rather than the
   // path with its ids); default: "<method> <path>".
   std::function<std::string(const httplib::Request&)> route{};
+  // A flight recorder per request (flight_recorder.hpp): its debug and trace lines are
+  // written only if it fails (an error line, a 5xx access line); nullopt: none.
+  std::optional<flight_recorder_options> flight_recorder{};
 };
 
 // Installs ctxlog's handlers on server: its pre-routing, exception and post-routing

@@ -38,6 +38,14 @@ class logger;
 
 namespace detail {
 
+// The most detailed level any flight recorder of the program keeps (off while there is
+// none; lowered by each new recorder, never raised). A call below its logger's level
+// and below this one makes no record, without looking at the context.
+extern std::atomic<level> g_recorded_floor;
+// record_kind::held when the calling thread's context has a flight recorder that keeps
+// level l, else 0 (flight_recorder.cpp).
+record_kind recorded(level l) noexcept;
+
 // False for levels below CTXLOG_ACTIVE_LEVEL: their calls compile to nothing.
 constexpr bool compiled_in(level l) noexcept { return static_cast<int>(l) - CTXLOG_ACTIVE_LEVEL >= 0; }
 
@@ -93,10 +101,19 @@ class logger {
   void set_level(level l) noexcept { level_.store(l, std::memory_order_relaxed); }
   bool should_log(level l) const noexcept { return l >= level_.load(std::memory_order_relaxed) && l != level::off; }
 
-  // What the LOG_* macros call; use the macros.
+  // What the LOG_* macros call; use the macros. admit(): whether a call at level l makes
+  // a record: record_kind::line (its level is on), record_kind::held (off, but a flight
+  // recorder of the caller's request keeps it: flight_recorder.hpp), or none.
+  // With no flight recorder in the program, an off level costs one more relaxed load.
+  detail::record_kind admit(level l) const noexcept {
+    if (l >= level_.load(std::memory_order_relaxed)) return l != level::off ? detail::record_kind::line : detail::record_kind::none;
+    if (l < detail::g_recorded_floor.load(std::memory_order_relaxed)) [[likely]] return detail::record_kind::none;
+    return detail::recorded(l);
+  }
   template <class... A>
-  void log(const detail::site& s, detail::format_string<std::type_identity_t<A>...>, const A&... args) const noexcept {
-    detail::emit(*this, s, args...);
+  void log(const detail::site& s, detail::record_kind kind, detail::format_string<std::type_identity_t<A>...>,
+           const A&... args) const noexcept {
+    detail::emit(*this, s, kind, args...);
   }
 
  private:
@@ -140,10 +157,10 @@ void set_level(level l);
   do {                                                                                                 \
     if constexpr (::ctxlog::detail::compiled_in(lvl)) {                                                \
       const ::ctxlog::logger& ctxlog_logger_ = (logger_expr);                                          \
-      if (ctxlog_logger_.should_log(lvl)) {                                                            \
+      if (const auto ctxlog_kind_ = ctxlog_logger_.admit(lvl); ctxlog_kind_ != ::ctxlog::detail::record_kind::none) { \
         static constexpr ::ctxlog::detail::site ctxlog_site_{                                          \
             lvl, fmt_str, ::ctxlog::detail::file_name(__FILE__), __LINE__, __builtin_FUNCTION()};      \
-        ctxlog_logger_.log(ctxlog_site_, fmt_str __VA_OPT__(, ) __VA_ARGS__);                          \
+        ctxlog_logger_.log(ctxlog_site_, ctxlog_kind_, fmt_str __VA_OPT__(, ) __VA_ARGS__);            \
       }                                                                                                \
     }                                                                                                  \
   } while (false)
@@ -156,13 +173,15 @@ void set_level(level l);
   do {                                                                                                 \
     const ::ctxlog::logger& ctxlog_logger_ = (logger_expr);                                            \
     const ::ctxlog::level ctxlog_level_ = (lvl_expr);                                                  \
+    ::ctxlog::detail::record_kind ctxlog_kind_{};                                                      \
     if (static_cast<unsigned>(ctxlog_level_) < static_cast<unsigned>(::ctxlog::level::off) &&          \
-        ::ctxlog::detail::compiled_in(ctxlog_level_) && ctxlog_logger_.should_log(ctxlog_level_)) {    \
+        ::ctxlog::detail::compiled_in(ctxlog_level_) &&                                                \
+        (ctxlog_kind_ = ctxlog_logger_.admit(ctxlog_level_)) != ::ctxlog::detail::record_kind::none) {     \
       static constexpr ::ctxlog::detail::site ctxlog_sites_[] = {                                      \
           CTXLOG_DETAIL_SITE_AT(trace, fmt_str), CTXLOG_DETAIL_SITE_AT(debug, fmt_str),                \
           CTXLOG_DETAIL_SITE_AT(info, fmt_str),  CTXLOG_DETAIL_SITE_AT(warn, fmt_str),                 \
           CTXLOG_DETAIL_SITE_AT(error, fmt_str), CTXLOG_DETAIL_SITE_AT(critical, fmt_str)};            \
-      ctxlog_logger_.log(ctxlog_sites_[static_cast<unsigned>(ctxlog_level_)],                          \
+      ctxlog_logger_.log(ctxlog_sites_[static_cast<unsigned>(ctxlog_level_)], ctxlog_kind_,            \
                          fmt_str __VA_OPT__(, ) __VA_ARGS__);                                          \
     }                                                                                                  \
   } while (false)

@@ -91,6 +91,7 @@ struct server_config {
   const logger* access_log;  // resolved once by instrument(): never null
   extract_options extract;
   std::function<std::string(const httplib::Request&)> route;
+  std::optional<flight_recorder_options> recorder;
 };
 
 struct request_state {
@@ -100,6 +101,7 @@ struct request_state {
   std::chrono::steady_clock::time_point start;
   context ctx;
   std::optional<scope> installed;  // ctx, current on this worker until the logger hook
+  std::optional<flight_recorder> recorder;  // inside installed: ends first
   bool threw = false;
   std::string error_type, error_message;
 };
@@ -123,6 +125,7 @@ request_state& begin_request(const httplib::Request& req, const server_config& c
   if (st.route.empty()) st.route = fmt::format("{} {}", req.method, req.path);
   st.ctx = context_of(req, cfg.extract);
   st.installed.emplace(st.ctx);
+  if (cfg.recorder) st.recorder.emplace(*cfg.recorder);
   return st;
 }
 
@@ -236,7 +239,7 @@ void on_exception(const server_config& cfg, const httplib::Request& req, httplib
 void instrument(httplib::Server& server, server_options options) {
   auto cfg = std::make_shared<const server_config>(
       server_config{options.access_log ? options.access_log : &get_logger("http"), std::move(options.extract),
-                    std::move(options.route)});
+                    std::move(options.route), options.flight_recorder});
   auto inner = server.new_task_queue;
   server.new_task_queue = [inner] {
     return new clearing_queue(inner ? inner() : new httplib::ThreadPool(CPPHTTPLIB_THREAD_POOL_COUNT));

@@ -107,7 +107,7 @@ void report_spawned_failure(const context& ctx, std::exception_ptr e) noexcept {
   try {
     const auto error = detail::describe_exception(e);  // (clang 14: no structured bindings in the lambda)
     const std::string_view type = error.first, what = error.second;
-    run(ctx, [&] { emit(default_logger(), s, type, what, kv("errorType", type), kv("errorMessage", what)); });
+    run(ctx, [&] { emit(default_logger(), s, record_kind::line, type, what, kv("errorType", type), kv("errorMessage", what)); });
   } catch (...) {
     emit_failed();  // counted as a record that could not be written
   }
@@ -123,7 +123,8 @@ span::~span() {
   const logger& log = opts_.log ? *opts_.log : span_logger;
   level lvl = opts_.end_level;
   if (error && lvl < level::error) lvl = level::error;
-  if (lvl == level::off || !log.should_log(lvl)) return;
+  const detail::record_kind admitted = lvl == level::off ? detail::record_kind::none : log.admit(lvl);
+  if (lvl == level::off || admitted == detail::record_kind::none) return;
   // One wall-clock read, at the end: the start is the end minus the steady duration.
   const std::uint64_t duration = steady_nanos() - start_mono_;
   const std::uint64_t start_ns = unix_nanos() - duration;
@@ -131,13 +132,13 @@ span::~span() {
   const double ms = static_cast<double>(duration) / 1e6;
   const std::string_view kind = to_string(opts_.kind);
   if (!error) {
-    detail::emit(log, s, name_, "ok", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns),
+    detail::emit(log, s, admitted, name_, "ok", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns),
                  kv("durationNs", duration), kv("outcome", "ok"));
     return;
   }
   const std::string_view type = failed_ ? std::string_view(error_type_) : "unknown";
   const std::string_view what = failed_ ? std::string_view(error_message_) : "an exception passed through the span";
-  detail::emit(log, s, name_, "failed", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns),
+  detail::emit(log, s, admitted, name_, "failed", ms, kv("span", name_), kv("spanKind", kind), kv("startUnixNano", start_ns),
                kv("durationNs", duration), kv("outcome", "error"), kv("errorType", type), kv("errorMessage", what));
 }
 

@@ -317,6 +317,47 @@ TEST_SUITE("http server") {
     CHECK(down[0]["outcome"] == "error");
   }
 
+  TEST_CASE("server_options::flight_recorder: a request's debug lines are written only when it fails") {
+    auto sink = ctxlog_test::capture_all(ctxlog::level::info);
+    ctxlog::http::server_options o;
+    o.flight_recorder = ctxlog::flight_recorder_options{};
+    test_server srv(
+        [](httplib::Server& s) {
+          s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
+            LOG_DEBUG("looking up the order");
+            res.set_content("ok", "text/plain");
+          });
+          s.Get("/broken", [](const httplib::Request&, httplib::Response& res) {
+            LOG_DEBUG("looking up the order");
+            LOG_DEBUG("the database said no");
+            res.status = 500;  // no error line of its own: the access line is the trigger
+          });
+        },
+        o, 2);
+    auto cli = srv.client();
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(cli.Get("/ok", {{"X-Request-Id", "fr-ok-" + std::to_string(i)}}));
+      REQUIRE(cli.Get("/broken", {{"X-Request-Id", "fr-bad-" + std::to_string(i)}}));
+    }
+    srv.stop();
+    const auto lines = sink->parsed();
+    for (int i = 0; i < 3; ++i) {
+      const auto ok = with_request_id(lines, "fr-ok-" + std::to_string(i));
+      REQUIRE(ok.size() == 1);  // the access line only
+      CHECK(ok[0]["status"] == 200);
+      const auto bad = with_request_id(lines, "fr-bad-" + std::to_string(i));
+      REQUIRE(bad.size() == 3);
+      CHECK(bad[0]["msg"] == "looking up the order");
+      CHECK(bad[0]["replayed"] == true);
+      CHECK(bad[1]["msg"] == "the database said no");
+      CHECK(bad[2]["status"] == 500);
+    }
+    ctxlog::flush();
+    const auto st = ctxlog::get_stats();
+    CHECK(st.discarded >= 3);
+    CHECK(st.issued == st.written + st.dropped + st.discarded + st.held);
+  }
+
   TEST_CASE("requests on one keep-alive connection each get their own context") {
     auto sink = ctxlog_test::capture_all();
     test_server srv([](httplib::Server& s) { s.Get("/who", describe_context); });

@@ -44,8 +44,18 @@ struct record_header {
   // encoding; stamping at commit instead cost ~9 ns per call here (bench/README.md).
   std::uint64_t timestamp;
   std::uint32_t args_size;  // bytes of encoded arguments after the header
-  std::uint32_t message_args;  // bytes of those that are message arguments; kv() follow
+  std::uint32_t message_args : 29;  // bytes of those that are message arguments; kv() follow
+  std::uint32_t kind : 3;           // a record_kind
 };
+
+// What a record is for. A line below its logger's level that a flight recorder of the
+// caller's request keeps (flight_recorder.hpp) is `held`; the recorder's own signals
+// (it started; the request ended; write what is held now) carry its id as their only
+// argument and are not log lines: they are neither issued nor written. none: no record
+// (a call whose level is off); never stored.
+enum class record_kind : std::uint32_t { none, line, held, recorder_start, recorder_end, recorder_dump };
+constexpr bool is_log_line(record_kind k) noexcept { return k == record_kind::line || k == record_kind::held; }
+inline constexpr std::size_t max_record_args = (std::size_t{1} << 29) - 1;
 
 // Reserves space for one record of n bytes (header included) on the calling thread and
 // stamps it: ts is the record's timestamp(). nullptr when the record was dropped
@@ -53,6 +63,9 @@ struct record_header {
 std::byte* begin_record(std::size_t n, std::uint64_t& ts);
 // Hands the record written at begin_record's pointer to the back-end.
 void commit_record() noexcept;
+// Sends a flight recorder's signal (record_kind::recorder_*) through the calling thread's
+// queue, in order with its records; not counted as a record (flight_recorder.cpp).
+void send_recorder_signal(record_kind kind, std::uint64_t id) noexcept;
 // The call site's clock: the TSC on x86 (converted to wall-clock time by the back-end,
 // see src/clock.hpp), else CLOCK_REALTIME nanoseconds.
 #if defined(__x86_64__) || defined(__i386__)
@@ -77,7 +90,7 @@ template <class X>
 using kv_value_t = kv_value<typename std::remove_cvref_t<X>::value_type>;
 
 template <class Msg, class Kvs, std::size_t NK>
-void write_record(const logger& l, const site& s, message_fn fn, const Msg& msg,
+void write_record(const logger& l, const site& s, record_kind kind, message_fn fn, const Msg& msg,
                   const std::string_view (&keys)[NK], const Kvs& kvs) {
   const std::size_t msg_size = std::apply([](const auto&... v) { return (std::size_t{0} + ... + encoded_size(v)); }, msg);
   std::size_t kv_size = 0;
@@ -85,14 +98,15 @@ void write_record(const logger& l, const site& s, message_fn fn, const Msg& msg,
     std::size_t i = 0;
     ((kv_size += encoded_size(keys[i++]) + v.size()), ...);
   }, kvs);
-  if (msg_size + kv_size > max_string) {
+  if (msg_size + kv_size > max_record_args) {
     emit_failed();
     return;
   }
   std::uint64_t ts;
   std::byte* p = begin_record(sizeof(record_header) + msg_size + kv_size, ts);
   if (!p) return;  // dropped (overflow policy drop) and counted
-  const record_header h{&s, &l, fn, ts, static_cast<std::uint32_t>(msg_size + kv_size), static_cast<std::uint32_t>(msg_size)};
+  const record_header h{&s, &l, fn, ts, static_cast<std::uint32_t>(msg_size + kv_size),
+                        static_cast<std::uint32_t>(msg_size), static_cast<std::uint32_t>(kind)};
   std::memcpy(p, &h, sizeof h);
   p += sizeof h;
   std::apply([&](const auto&... v) { ((p = encode(p, v)), ...); }, msg);
@@ -104,7 +118,7 @@ void write_record(const logger& l, const site& s, message_fn fn, const Msg& msg,
 }
 
 template <class... A>
-void emit(const logger& l, const site& s, const A&... args) noexcept {
+void emit(const logger& l, const site& s, record_kind kind, const A&... args) noexcept {
   constexpr std::size_t nmsg = message_arg_count<A...>();
   using all_types = std::tuple<A...>;
   try {
@@ -113,7 +127,7 @@ void emit(const logger& l, const site& s, const A&... args) noexcept {
       const std::tuple<kv_value_t<std::tuple_element_t<nmsg + K, all_types>>...> kvs{std::get<nmsg + K>(all).value...};
       const std::string_view keys[] = {std::get<nmsg + K>(all).key..., std::string_view()};
       if constexpr (all_deferrable<std::tuple_element_t<M, all_types>...>) {
-        write_record(l, s, &format_stored<stored_t<std::tuple_element_t<M, all_types>>...>,
+        write_record(l, s, kind, &format_stored<stored_t<std::tuple_element_t<M, all_types>>...>,
                      std::tuple{view_of(std::get<M>(all))...}, keys, kvs);
       } else {
         // A type only its own formatter understands: format the message here, now.
@@ -127,7 +141,7 @@ void emit(const logger& l, const site& s, const A&... args) noexcept {
           buf.clear();
           fmt::format_to(fmt::appender(buf), "[ctxlog: formatting failed] {}", s.format);
         }
-        write_record(l, s, &copy_preformatted, std::tuple{std::string_view(buf.data(), buf.size())}, keys, kvs);
+        write_record(l, s, kind, &copy_preformatted, std::tuple{std::string_view(buf.data(), buf.size())}, keys, kvs);
       }
     }(std::make_index_sequence<nmsg>{}, std::make_index_sequence<sizeof...(A) - nmsg>{});
   } catch (...) {
