@@ -2,6 +2,7 @@
 //
 // A pass (drain.cpp) writes the records stamped before it began, in timestamp order.
 #include "backend.hpp"
+#include "sampling.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -163,7 +164,8 @@ stats backend::get_stats() {
           queued_sink_totals.dropped.load(std::memory_order_relaxed),
           queued_sink_totals.buffered.load(std::memory_order_relaxed),
           router_.recorders().discarded.load(std::memory_order_relaxed),
-          router_.recorders().held.load(std::memory_order_relaxed)};
+          router_.recorders().held.load(std::memory_order_relaxed),
+          suppressed_total()};
 }
 
 // At exit: drain and stop the thread; later log calls (static destructors) are written
@@ -289,23 +291,27 @@ void backend::prepare_fork() {
   t_in_backend = true;
   router_.flush_sinks(true);
   t_in_backend = was;
+  queued_sinks_prepare_fork();
   producers_.mutex().lock();
   wake_mu_.lock();
   signals_mu_.lock();
   logger_registry_mutex().lock();
 }
 
-void backend::after_fork_in_parent() {
+void backend::unlock_after_fork(bool child) {
   logger_registry_mutex().unlock();
   signals_mu_.unlock();
   wake_mu_.unlock();
   producers_.mutex().unlock();
+  queued_sinks_after_fork(child);
   router_.mutex().unlock();
   control_mu_.unlock();
 }
 
+void backend::after_fork_in_parent() { unlock_after_fork(false); }
+
 void backend::after_fork_in_child() {
-  after_fork_in_parent();
+  unlock_after_fork(true);
   // The back-end thread does not exist in the child: log synchronously there until the
   // child configures ctxlog again (which starts a new back-end thread). The records in
   // the parent's rings are the parent's to write.

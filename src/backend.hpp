@@ -95,6 +95,7 @@ class backend {
   void crash_drain() noexcept;
   void prepare_fork();
   void after_fork_in_parent();
+  void unlock_after_fork(bool child);
   void after_fork_in_child();
 
   sink_router router_;

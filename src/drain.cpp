@@ -151,6 +151,7 @@ std::size_t backend::drain_locked(std::uint64_t until) {
   }
   for (const auto& sp : snapshot_) report_dropped(*sp);
   signals_out_of_band();
+  router_.report_suppressed(false);
   router_.flush_sinks();
   if (any_finished) producers_.retire_finished();
   return n;

@@ -10,9 +10,11 @@
 
 #include "context_loss.hpp"
 #include "ctxlog/detail/json.hpp"
+#include "ctxlog/sinks/queued_sink.hpp"
 #include "ctxlog/sinks/stdio.hpp"
 #include "layouts/console.hpp"
 #include "producers.hpp"
+#include "sampling.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -87,8 +89,16 @@ void sink_router::install(routing r) {
 }
 
 void sink_router::close() {
+  report_suppressed(true);  // windows still open: their counts would be lost otherwise
   recorders_.clear();  // no request can fail any more: what the recorders kept is discarded
   flush_sinks(true);
+  // A queued sink may hold lines for its server: give it its linger to deliver them.
+  auto drain_route = [](const route& r) {
+    for (const auto& t : r.targets)
+      if (auto* q = dynamic_cast<sinks::queued_sink*>(t.sink.get())) q->drain(q->options().linger);
+  };
+  drain_route(routing_.defaults);
+  for (const auto& [l, r] : routing_.by_logger) drain_route(r);
   routing_.defaults = {};
   routing_.by_logger.clear();
   closed_ = true;
@@ -234,6 +244,47 @@ void sink_router::notice(level severity, std::string_view msg, std::string_view 
   const record_view view{clock_.to_ns(timestamp()), severity, "ctxlog", msg, none, false, call_fields(field, p),
                          thread, process_id(), {}, *routing_.process, nullptr};
   deliver(routing_.defaults, view);
+}
+
+void sink_router::report_suppressed(bool all) {
+  if (closed_) return;
+  detail::report_suppressed(all, [this](const limiter& l, const logger& source, std::uint64_t count, std::string_view key) {
+    ensure_configured();
+    std::byte fields[256];  // [key][tag][value] each, as kv() encodes them
+    std::byte* p = fields;
+    auto number = [&p](std::string_view k, std::uint64_t v) {
+      p = encode(p, k);
+      *p++ = static_cast<std::byte>(kv_tag::u64);
+      p = encode(p, v);
+    };
+    const std::uint64_t interval_ms = l.interval_ns() / 1000000;
+    number("suppressed", count);
+    number("limit", l.limit());
+    number("intervalMs", interval_ms);
+    if (l.keyed()) {
+      p = encode(p, std::string_view("key"));
+      *p++ = static_cast<std::byte>(kv_tag::string);
+      p = encode(p, key.substr(0, 64));
+    }
+    message_.clear();
+    fmt::format_to(fmt::appender(message_), "{} lines suppressed (limit {} per {} ms)", count, l.limit(), interval_ms);
+    const site& where = l.summary();
+    static const context none;
+    const record_view view{clock_.to_ns(timestamp()),
+                           where.severity,
+                           source.name(),
+                           std::string_view(message_.data(), message_.size()),
+                           none,
+                           false,
+                           call_fields(fields, p),
+                           thread_id(),
+                           process_id(),
+                           {where.file, where.line, where.function},
+                           *routing_.process,
+                           &where};
+    const auto it = routing_.by_logger.find(&source);
+    deliver(it != routing_.by_logger.end() ? it->second : routing_.defaults, view);
+  });
 }
 
 void sink_router::flush_sinks(bool force) {

@@ -50,6 +50,10 @@ struct queued_sink_counts {
   std::atomic<std::uint64_t> buffered{0};
 };
 extern queued_sink_counts queued_sink_totals;
+// fork(): the back-end's handlers call these after taking the router's lock (the lock
+// order is router, the queued sinks' list, each queued sink), and before releasing it.
+void queued_sinks_prepare_fork();
+void queued_sinks_after_fork(bool child);
 
 class sink_router {
  public:
@@ -75,6 +79,9 @@ class sink_router {
   flight_store& recorders() noexcept { return recorders_; }
   // A line from ctxlog itself ("N records dropped", with key: value) to the default sinks.
   void notice(level severity, std::string_view msg, std::string_view key, std::uint64_t value, std::uint32_t thread);
+  // Summary lines of the limited call sites whose windows with suppressed calls have
+  // closed (all: every one with suppressed calls not reported yet). See sample.hpp.
+  void report_suppressed(bool all);
   // Flushes the sinks if any line was written since the last flush (or if forced).
   void flush_sinks(bool force = false);
 

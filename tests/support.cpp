@@ -46,4 +46,25 @@ std::shared_ptr<capture_sink> capture_all(ctxlog::level lvl) {
   return s;
 }
 
+std::string render_record(ctxlog::layout& l, const ctxlog::context& c, const ctxlog::call_fields& f,
+                          const ctxlog::process_info& p, std::uint64_t time_ns, ctxlog::level lvl,
+                          std::string_view message) {
+  l.configure(p);
+  const ctxlog::record_view r{.time_ns = time_ns,
+                              .severity = lvl,
+                              .logger = "orders",
+                              .message = message,
+                              .ctx = c,
+                              .context_lost = false,
+                              .fields = f,
+                              .thread = 4711,
+                              .pid = 100,
+                              .where = {.file = "orders.cpp", .line = 42, .function = "charge"},
+                              .process = p,
+                              .site = nullptr};
+  ctxlog::buffer out;
+  l.render(r, out);
+  return std::string(out.data(), out.size());
+}
+
 }  // namespace ctxlog_test

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctxlog/config.hpp"
+#include "ctxlog/layout.hpp"
 #include "ctxlog/sink.hpp"
 
 namespace ctxlog_test {
@@ -88,5 +90,12 @@ nlohmann::json parse_line(const std::string& line);
 
 // Routes every logger to a fresh capture sink at level trace; returns the sink.
 std::shared_ptr<capture_sink> capture_all(ctxlog::level lvl = ctxlog::level::trace);
+
+// One line of layout l (configured with p first) for a record with context c, fields f,
+// the given time, level and message, and the fixed rest the golden-line tests expect:
+// logger "orders", thread 4711, pid 100, orders.cpp:42 in charge().
+std::string render_record(ctxlog::layout& l, const ctxlog::context& c, const ctxlog::call_fields& f,
+                          const ctxlog::process_info& p, std::uint64_t time_ns, ctxlog::level lvl,
+                          std::string_view message);
 
 }  // namespace ctxlog_test

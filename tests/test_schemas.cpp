@@ -107,22 +107,7 @@ const ctxlog::process_info k_process{
 std::string render(ctxlog::layout& l, const ctxlog::context& c, const ctxlog::call_fields& f,
                    const ctxlog::process_info& p = k_process, ctxlog::level lvl = ctxlog::level::info,
                    std::string_view message = "order 42 created") {
-  l.configure(p);
-  const ctxlog::record_view r{.time_ns = k_time,
-                              .severity = lvl,
-                              .logger = "orders",
-                              .message = message,
-                              .ctx = c,
-                              .context_lost = false,
-                              .fields = f,
-                              .thread = 4711,
-                              .pid = 100,
-                              .where = {.file = "orders.cpp", .line = 42, .function = "charge"},
-                              .process = p,
-                              .site = nullptr};
-  ctxlog::buffer out;
-  l.render(r, out);
-  return std::string(out.data(), out.size());
+  return ctxlog_test::render_record(l, c, f, p, k_time, lvl, message);
 }
 
 std::string golden(ctxlog::layout_ptr l) {

@@ -36,7 +36,8 @@ using json = nlohmann::json;
 ctxlog::logger& stock_log = ctxlog::get_logger("inventory.stock");
 
 constexpr std::string_view usage =
-    "inventory --db PATH [--stock SKU=N,...] [--port N] [--ready-file PATH] [--log PATH] [--slow-sku SKU --slow-ms N]";
+    "inventory --db PATH [--stock SKU=N,...] [--port N] [--ready-file PATH] [--log PATH] [--clickhouse HOST:PORT] "
+    "[--slow-sku SKU --slow-ms N]";
 
 void create_schema(sql::connection& c) {
   c.exec("CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, available INTEGER NOT NULL CHECK (available >= 0))");
@@ -144,7 +145,7 @@ int main(int argc, char** argv) try {
   block_stop_signals();
   const flags f(argc, argv, usage);
   if (!f.has("db")) throw std::invalid_argument(std::string("missing --db\nusage: ") + std::string(usage));
-  configure_logging("inventory", f.get("log"));
+  configure_logging("inventory", f.get("log"), f.get("clickhouse"));
 
   const settings s{f.get("db"), f.get("slow-sku"), std::chrono::milliseconds(f.get_int("slow-ms", 2000))};
   {

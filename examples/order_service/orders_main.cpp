@@ -30,7 +30,7 @@ ctxlog::logger& controller_log = ctxlog::get_logger("orders.controller");
 
 constexpr std::string_view usage =
     "orders --db PATH --audit-db PATH --inventory-port N [--port N] [--ready-file PATH] [--log PATH] "
-    "[--inventory-timeout-ms N]";
+    "[--clickhouse HOST:PORT] [--inventory-timeout-ms N]";
 
 bool valid_name(const std::string& s, std::size_t max) {
   if (s.empty() || s.size() > max) return false;
@@ -122,7 +122,7 @@ int main(int argc, char** argv) try {
   const flags f(argc, argv, usage);
   if (!f.has("db") || !f.has("audit-db") || !f.has("inventory-port"))
     throw std::invalid_argument(std::string("missing flags\nusage: ") + std::string(usage));
-  configure_logging("orders", f.get("log"));
+  configure_logging("orders", f.get("log"), f.get("clickhouse"));
 
   const std::string db = f.get("db");
   {

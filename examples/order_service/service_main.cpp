@@ -8,11 +8,13 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <pthread.h>
 #include <unistd.h>
 
 #include <ctxlog/ctxlog.hpp>
+#include <ctxlog/sinks/clickhouse.hpp>
 #include <ctxlog/sinks/file.hpp>
 #include <ctxlog/sinks/stdio.hpp>
 
@@ -61,13 +63,31 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-void configure_logging(const std::string& service, const std::string& log_path) {
+void configure_logging(const std::string& service, const std::string& log_path, const std::string& clickhouse) {
   ctxlog::sink_ptr out = log_path.empty() || log_path == "-" ? ctxlog::sinks::stdout_sink()
                                                              : ctxlog::sink_ptr(ctxlog::sinks::file_sink(log_path));
-  ctxlog::configure({.sinks = {out},
+  std::vector<ctxlog::sink_ptr> sinks = {out};
+  ctxlog::process_info process{.service = service, .version = "1.0.0"};
+  if (!clickhouse.empty()) {
+    // HOST:PORT of the server's HTTP interface; the table "logs", created if missing.
+    const std::size_t colon = clickhouse.rfind(':');
+    int port = 0;
+    try {
+      port = colon == std::string::npos ? 0 : std::stoi(clickhouse.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    if (colon == 0 || port <= 0 || port > 65535)
+      throw std::invalid_argument("--clickhouse wants HOST:PORT, not '" + clickhouse + "'");
+    sinks.push_back(ctxlog::sinks::clickhouse({.host = clickhouse.substr(0, colon),
+                                               .port = static_cast<std::uint16_t>(port),
+                                               .table = "logs",
+                                               .create_table = true}));
+    process.host = ctxlog::this_host();
+  }
+  ctxlog::configure({.sinks = std::move(sinks),
                      .min_level = ctxlog::level::info,
                      .layout = ctxlog::json_layout({.pid = true}),
-                     .process = {.service = service, .version = "1.0.0"}});
+                     .process = std::move(process)});
 }
 
 int serve(httplib::Server& server, const std::string& service, int port, const std::string& ready_file) {

@@ -29,8 +29,9 @@ class flags {
 void block_stop_signals();
 
 // Lines as JSON objects to log_path ("" or "-": stdout), each with "service", "version"
-// and "pid".
-void configure_logging(const std::string& service, const std::string& log_path);
+// and "pid"; with clickhouse ("HOST:PORT", --clickhouse) also into the table "logs" of
+// that ClickHouse server (ctxlog/sinks/clickhouse.hpp, created if missing).
+void configure_logging(const std::string& service, const std::string& log_path, const std::string& clickhouse = "");
 
 // Binds 127.0.0.1:port (0: any free port), writes the port to ready_file (when given,
 // atomically: a reader never sees half a number), serves until SIGTERM/SIGINT, then

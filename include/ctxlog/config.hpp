@@ -104,6 +104,9 @@ struct stats {
   // max_lines or flight_recorder_bytes reached), and the lines they keep right now.
   std::uint64_t discarded = 0;
   std::uint64_t held = 0;
+  // Calls not made into records by a sampled or rate-limited call site (sample.hpp).
+  // Not part of issued: they never entered the pipeline.
+  std::uint64_t suppressed = 0;
 };
 // Counters since the program started. Once flush() returned:
 //   issued == written + dropped + discarded + held.

@@ -11,6 +11,7 @@
 #include "ctxlog/field.hpp"
 #include "ctxlog/flight_recorder.hpp"
 #include "ctxlog/log.hpp"
+#include "ctxlog/sample.hpp"
 #include "ctxlog/sinks/file.hpp"
 #include "ctxlog/sinks/stdio.hpp"
 #include "ctxlog/storage.hpp"

@@ -152,18 +152,26 @@ void set_level(level l);
 #define CTXLOG_LEVEL_CRITICAL 5
 #define CTXLOG_LEVEL_OFF 6
 
-// The one definition every level macro expands to.
-#define CTXLOG_LOG_TO(logger_expr, lvl, fmt_str, ...)                                                  \
-  do {                                                                                                 \
-    if constexpr (::ctxlog::detail::compiled_in(lvl)) {                                                \
-      const ::ctxlog::logger& ctxlog_logger_ = (logger_expr);                                          \
+// The one shape every log macro expands to: the compile-time level cut, the logger's
+// run-time level check, a static call site, then `decide` (empty for a plain call; for
+// the sampled and rate-limited macros of sample.hpp, the site's sampler or limiter,
+// which may `break` out: nothing is counted for a level that is off), then the call.
+#define CTXLOG_DETAIL_LOG_IF(logger_expr, lvl, decide, fmt_str, ...)                                     \
+  do {                                                                                                   \
+    if constexpr (::ctxlog::detail::compiled_in(lvl)) {                                                  \
+      const ::ctxlog::logger& ctxlog_logger_ = (logger_expr);                                            \
       if (const auto ctxlog_kind_ = ctxlog_logger_.admit(lvl); ctxlog_kind_ != ::ctxlog::detail::record_kind::none) { \
-        static constexpr ::ctxlog::detail::site ctxlog_site_{                                          \
-            lvl, fmt_str, ::ctxlog::detail::file_name(__FILE__), __LINE__, __builtin_FUNCTION()};      \
-        ctxlog_logger_.log(ctxlog_site_, ctxlog_kind_, fmt_str __VA_OPT__(, ) __VA_ARGS__);            \
-      }                                                                                                \
-    }                                                                                                  \
+        static constexpr ::ctxlog::detail::site ctxlog_site_{                                            \
+            lvl, fmt_str, ::ctxlog::detail::file_name(__FILE__), __LINE__, __builtin_FUNCTION()};        \
+        decide                                                                                           \
+        ctxlog_logger_.log(ctxlog_site_, ctxlog_kind_, fmt_str __VA_OPT__(, ) __VA_ARGS__);              \
+      }                                                                                                  \
+    }                                                                                                    \
   } while (false)
+
+// The one definition every level macro expands to.
+#define CTXLOG_LOG_TO(logger_expr, lvl, fmt_str, ...) \
+  CTXLOG_DETAIL_LOG_IF(logger_expr, lvl, /* always */, fmt_str __VA_OPT__(, ) __VA_ARGS__)
 
 // A call whose level is a run-time value. The format string is checked at compile time
 // as for the other macros; each level has its own static call site. An out-of-range or
