@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ clang meson ninja-build pkg-config cmake
+  g++ clang libclang-rt-14-dev meson ninja-build pkg-config cmake
   libfmt-dev libspdlog-dev nlohmann-json3-dev doctest-dev
   libtbb-dev libasio-dev libboost-dev libcpp-httplib-dev libbenchmark-dev
   libsqlite3-dev jq
