@@ -6,15 +6,21 @@
 
 #include "ctxlog/detail/require_cxx20.hpp"
 
+#include <concepts>
 #include <cstdint>
+#include <forward_list>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "ctxlog/detail/frame.hpp"
+#include "ctxlog/detail/lifetime.hpp"
 #include "ctxlog/field.hpp"
 
 namespace ctxlog {
@@ -26,9 +32,12 @@ struct slot_access;
 }
 
 // The fields to add to (or override in) the current context: an argument builder.
-// It holds string_views, so the strings it names must live until the call that consumes
-// it (run, scope, with, enter_with) returns; those copy the bytes into the new frame.
-// Setting a field to "" removes it from the derived context.
+// A value given as an lvalue or a view (std::string_view, a C string, a string variable)
+// is kept as a view: that string must live until the call that consumes the fields (run,
+// scope, with, enter_with) returns, which copies the bytes into the new frame. A value
+// given as a temporary (`request_id(make_id())`, `request_id(a + b)`) is moved into the
+// fields object and lives as long as it (or a copy of it) does, so a fields object kept
+// in a variable never dangles. Setting a field to "" removes it from the derived context.
 //
 // Example:
 //   ctxlog::run(ctxlog::fields{}.request_id(req.id).tenant_id(req.tenant), [&] { ... });
@@ -37,20 +46,51 @@ class fields {
  public:
   fields() = default;
   // Each pair is (JSON name, value); the well-known JSON names ("requestId", ...) set
-  // the well-known field, any other name a custom field.
+  // the well-known field, any other name a custom field. These are views: for values
+  // that are temporaries, use the named setters or set(), which keep them.
   fields(std::initializer_list<std::pair<std::string_view, std::string_view>> kvs) {
     for (const auto& [k, v] : kvs) set(k, v);
   }
 
-  fields& request_id(std::string_view v) noexcept { return known(detail::well_known::request_id, v); }
-  fields& tenant_id(std::string_view v) noexcept { return known(detail::well_known::tenant_id, v); }
-  fields& trace_id(std::string_view v) noexcept { return known(detail::well_known::trace_id, v); }
-  fields& span_id(std::string_view v) noexcept { return known(detail::well_known::span_id, v); }
-  fields& parent_span_id(std::string_view v) noexcept { return known(detail::well_known::parent_span_id, v); }
-  fields& user_id(std::string_view v) noexcept { return known(detail::well_known::user_id, v); }
+  // Each setter takes anything convertible to std::string_view (a null C string is "").
+  template <class S>
+    requires std::convertible_to<S&&, std::string_view>
+  fields& request_id(S&& v) {
+    return known(detail::well_known::request_id, hold(std::forward<S>(v)));
+  }
+  template <class S>
+    requires std::convertible_to<S&&, std::string_view>
+  fields& tenant_id(S&& v) {
+    return known(detail::well_known::tenant_id, hold(std::forward<S>(v)));
+  }
+  template <class S>
+    requires std::convertible_to<S&&, std::string_view>
+  fields& trace_id(S&& v) {
+    return known(detail::well_known::trace_id, hold(std::forward<S>(v)));
+  }
+  template <class S>
+    requires std::convertible_to<S&&, std::string_view>
+  fields& span_id(S&& v) {
+    return known(detail::well_known::span_id, hold(std::forward<S>(v)));
+  }
+  template <class S>
+    requires std::convertible_to<S&&, std::string_view>
+  fields& parent_span_id(S&& v) {
+    return known(detail::well_known::parent_span_id, hold(std::forward<S>(v)));
+  }
+  template <class S>
+    requires std::convertible_to<S&&, std::string_view>
+  fields& user_id(S&& v) {
+    return known(detail::well_known::user_id, hold(std::forward<S>(v)));
+  }
 
   // Sets a field by JSON name: a well-known one ("requestId") or a custom one.
-  fields& set(std::string_view key, std::string_view value);
+  template <class K, class S>
+    requires std::convertible_to<K&&, std::string_view> && std::convertible_to<S&&, std::string_view>
+  fields& set(K&& key, S&& value) {
+    const std::string_view k = hold(std::forward<K>(key));
+    return set_view(k, hold(std::forward<S>(value)));
+  }
 
   bool empty() const noexcept { return mask_ == 0 && custom_.empty(); }
 
@@ -62,10 +102,29 @@ class fields {
     known_[i] = v;
     return *this;
   }
+  fields& set_view(std::string_view key, std::string_view value);
+
+  // A view of v: of v itself when it is an lvalue or a view type, else of a kept copy.
+  template <class S>
+  std::string_view hold(S&& v) {
+    using D = std::remove_cvref_t<S>;
+    if constexpr (std::is_pointer_v<D>) {  // a C string; an array (a literal) is an lvalue below
+      return v ? std::string_view(v) : std::string_view();
+    } else if constexpr (std::is_lvalue_reference_v<S> || std::is_same_v<D, std::string_view>) {
+      return std::string_view(v);
+    } else if constexpr (std::is_same_v<D, std::string> && !std::is_const_v<std::remove_reference_t<S>>) {
+      return keep(std::move(v));
+    } else {
+      return keep(std::string(std::string_view(v)));
+    }
+  }
+  std::string_view keep(std::string&& s);
 
   std::uint8_t mask_ = 0;
   std::string_view known_[detail::well_known_count];
   std::vector<detail::kv_view> custom_;
+  // The strings given as temporaries, shared by copies (the views above point into them).
+  std::shared_ptr<std::forward_list<std::string>> kept_;
 };
 
 // An immutable captured context. Copying one is O(1) (a reference count increment) and
@@ -87,21 +146,21 @@ class context {
     if (f_) detail::release(f_);
   }
 
-  std::string_view request_id() const noexcept { return known(detail::well_known::request_id); }
-  std::string_view tenant_id() const noexcept { return known(detail::well_known::tenant_id); }
-  std::string_view trace_id() const noexcept { return known(detail::well_known::trace_id); }
-  std::string_view span_id() const noexcept { return known(detail::well_known::span_id); }
-  std::string_view parent_span_id() const noexcept { return known(detail::well_known::parent_span_id); }
-  std::string_view user_id() const noexcept { return known(detail::well_known::user_id); }
+  std::string_view request_id() const noexcept CTXLOG_LIFETIMEBOUND { return known(detail::well_known::request_id); }
+  std::string_view tenant_id() const noexcept CTXLOG_LIFETIMEBOUND { return known(detail::well_known::tenant_id); }
+  std::string_view trace_id() const noexcept CTXLOG_LIFETIMEBOUND { return known(detail::well_known::trace_id); }
+  std::string_view span_id() const noexcept CTXLOG_LIFETIMEBOUND { return known(detail::well_known::span_id); }
+  std::string_view parent_span_id() const noexcept CTXLOG_LIFETIMEBOUND { return known(detail::well_known::parent_span_id); }
+  std::string_view user_id() const noexcept CTXLOG_LIFETIMEBOUND { return known(detail::well_known::user_id); }
 
   // A field by JSON name, well-known or custom; "" when it is not set.
-  std::string_view get(std::string_view key) const noexcept;
+  std::string_view get(std::string_view key) const noexcept CTXLOG_LIFETIMEBOUND;
   // The custom (not well-known) fields, in the order they were first set. The span and
   // the views in it stay valid as long as this context (or a copy of it) lives.
   //
   // Example:
   //   for (const ctxlog::field& f : ctxlog::current().custom()) headers[f.key] = f.value;
-  std::span<const field> custom() const noexcept {
+  std::span<const field> custom() const noexcept CTXLOG_LIFETIMEBOUND {
     return f_ ? std::span<const field>(f_->custom, f_->n_custom) : std::span<const field>();
   }
 

@@ -8,6 +8,9 @@ cxx17: compiles a file that includes a ctxlog header with -std=c++17 and checks 
        compiler stops at once with ctxlog's one-line "needs C++20" error.
 unloggable: compiles kv() of a type without a formatter and checks that it fails with
        an error that names the kv key.
+dangling: compiles views kept from a temporary context (snapshot().request_id(), ...)
+       and checks that clang rejects each with -Werror=dangling, and that the safe
+       spellings next to them compile cleanly with every compiler.
 Exit codes follow meson: 0 pass, 1 fail, 77 skip.
 """
 import argparse
@@ -133,6 +136,50 @@ def unloggable(a):
     print("ok: every compiler rejected the kv() and named its key")
 
 
+DANGLING = [
+    ("request_id", "std::string_view id = ctxlog::snapshot().request_id(); return id.size();"),
+    ("get", "std::string_view r = ctxlog::snapshot().get(\"region\"); return r.size();"),
+    ("custom", "std::span<const ctxlog::field> fs = ctxlog::snapshot().custom(); return fs.size();"),
+    ("with", "std::string_view t = ctxlog::snapshot().with(ctxlog::fields{}.trace_id(\"t\")).trace_id();"
+             " return t.size();"),
+]
+SAFE = ("const ctxlog::context c = ctxlog::snapshot(); std::string_view id = c.request_id();"
+        " auto k = ctxlog::kv(\"id\", std::string(40, 'x'));"
+        " const ctxlog::fields f = ctxlog::fields{}.request_id(std::string(40, 'r'));"
+        " ctxlog::run(f, [] {}); LOG_INFO(\"k\", k); return id.size();")
+
+
+def dangling(a):
+    """A view kept from a temporary context is a compile error with clang (lifetimebound
+    accessors); the same code kept through a named context compiles everywhere."""
+    def compile_body(cxx, tmp, name, body, extra):
+        src = os.path.join(tmp, name + ".cpp")
+        with open(src, "w") as f:
+            f.write("#include <span>\n#include <string>\n#include <ctxlog/ctxlog.hpp>\n"
+                    "int main() { " + body + " }\n")
+        return run(shlex.split(cxx) + ["-std=c++20", "-I" + a.include, "-fsyntax-only", "-Wall", "-Werror"]
+                   + extra + [src])
+    clang_seen = False
+    for cxx in a.cxx:
+        with tempfile.TemporaryDirectory() as tmp:
+            p = compile_body(cxx, tmp, "safe", SAFE, [])
+            if p.returncode != 0:
+                fail("%s rejected the safe spellings" % cxx, p.stdout)
+            if "clang" not in os.path.basename(shlex.split(cxx)[0]):
+                print("%s: no lifetimebound; the ASan build reports kept views at run time" % cxx)
+                continue
+            clang_seen = True
+            for name, body in DANGLING:
+                p = compile_body(cxx, tmp, name, body, ["-Werror=dangling"])
+                if p.returncode == 0 or "dangling" not in p.stdout:
+                    fail("%s accepted a view kept from a temporary context (%s)" % (cxx, name), p.stdout)
+                print("\n".join(p.stdout.splitlines()[:3]))
+    if not clang_seen:
+        print("skipped: no clang++ to check lifetimebound")
+        sys.exit(77)
+    print("ok: clang rejected every kept view of a temporary; the safe spellings compiled")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -149,8 +196,11 @@ def main():
     u = sub.add_parser("unloggable")
     u.add_argument("--cxx", action="append", required=True)
     u.add_argument("--include", required=True)
+    d = sub.add_parser("dangling")
+    d.add_argument("--cxx", action="append", required=True)
+    d.add_argument("--include", required=True)
     a = ap.parse_args()
-    {"link": link, "cxx17": cxx17, "unloggable": unloggable}[a.mode](a)
+    {"link": link, "cxx17": cxx17, "unloggable": unloggable, "dangling": dangling}[a.mode](a)
 
 
 if __name__ == "__main__":

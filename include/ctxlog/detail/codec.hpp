@@ -11,6 +11,7 @@
 #pragma once
 
 #include "ctxlog/detail/require_cxx20.hpp"
+#include "ctxlog/detail/lifetime.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -28,12 +30,15 @@ namespace ctxlog {
 inline namespace v1 {
 
 // A per-call structured field: LOG_INFO("paid", ctxlog::kv("amount", 12.5)).
-// It refers to its value; the value is copied when the call records it.
-template <class T>
+// Of an lvalue it keeps a reference (the value is copied when the call records it); of a
+// temporary it keeps the value itself, moved in, so a kv() kept in a variable
+// (`auto k = ctxlog::kv("id", make_id());`) stays valid. The key is a view: a literal,
+// or a string that outlives the kv().
+template <class T, bool Owns = false>
 struct kv_arg {
   using value_type = T;
   std::string_view key;
-  const T& value;
+  std::conditional_t<Owns, T, const T&> value;
 };
 
 // Numbers, bools and strings are written as they are; containers and ranges as JSON
@@ -45,8 +50,14 @@ struct kv_arg {
 // that is none of these does not compile, and the error names the kv() call's key.
 template <class T>
   requires(detail::loggable<T>())
-constexpr kv_arg<T> kv(std::string_view key, const T& value) noexcept {
+constexpr kv_arg<T> kv(std::string_view key CTXLOG_LIFETIMEBOUND, const T& value CTXLOG_LIFETIMEBOUND) noexcept {
   return {key, value};
+}
+template <class T>
+  requires(!std::is_lvalue_reference_v<T> && detail::loggable<std::remove_cv_t<T>>())
+constexpr kv_arg<std::remove_cv_t<T>, true> kv(std::string_view key CTXLOG_LIFETIMEBOUND, T&& value) noexcept(
+    std::is_nothrow_constructible_v<std::remove_cv_t<T>, T&&>) {
+  return {key, std::move(value)};
 }
 template <class T>
   requires(!detail::loggable<T>())
@@ -65,8 +76,8 @@ namespace detail {
 
 template <class T>
 struct is_kv : std::false_type {};
-template <class T>
-struct is_kv<kv_arg<T>> : std::true_type {};
+template <class T, bool Owns>
+struct is_kv<kv_arg<T, Owns>> : std::true_type {};
 template <class T>
 inline constexpr bool is_kv_v = is_kv<std::remove_cvref_t<T>>::value;
 
