@@ -67,17 +67,7 @@ void* allocate_block(std::size_t n, std::uint32_t& block) {
 // quarantine), never to the spare: a string_view kept past its frame's life (say from
 // current().request_id() after the run() ended) is then reported as a heap use after
 // free instead of silently reading the next request's bytes from the reused block.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool k_reuse_blocks = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool k_reuse_blocks = false;
-#else
-constexpr bool k_reuse_blocks = true;
-#endif
-#else
-constexpr bool k_reuse_blocks = true;
-#endif
+constexpr bool k_reuse_blocks = !CTXLOG_DETAIL_ASAN;
 
 void free_block(void* p, std::uint32_t block) noexcept {
   if (k_reuse_blocks && block == 0 && !t_spare && !t_spare_closed) {

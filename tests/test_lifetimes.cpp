@@ -92,14 +92,6 @@ TEST_CASE("a kv() kept in a variable owns a temporary value") {
   CHECK(j["ref"] == lvalue);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CTXLOG_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CTXLOG_TEST_ASAN 1
-#endif
-#endif
-
 TEST_CASE("a view of the current context kept past its run()") {
   // In a child process: the mistake, then a run() that would reuse the freed block.
   int err[2];
@@ -128,7 +120,7 @@ TEST_CASE("a view of the current context kept past its run()") {
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   INFO(out);
-#ifdef CTXLOG_TEST_ASAN
+#if CTXLOG_DETAIL_ASAN
   // Reported, and the child stopped before it printed another request's id.
   CHECK(out.find("heap-use-after-free") != std::string::npos);
   CHECK(out.find("kept view reads") == std::string::npos);
