@@ -31,7 +31,8 @@ backend::backend() {
 // ---------------- for the front-end ----------------
 
 producer* backend::register_thread() {
-  producer* p = producers_.register_this_thread(capacity_.load(std::memory_order_relaxed));
+  producer* p = producers_.register_this_thread(initial_capacity_.load(std::memory_order_relaxed),
+                                               capacity_.load(std::memory_order_relaxed));
   if (p && !worker_running()) {
     std::lock_guard control(control_mu_);
     if (mode_.load(std::memory_order_relaxed) == dispatch_mode::async) start_worker();
@@ -113,6 +114,7 @@ void backend::configure(config c) {
   }
   apply_levels(c);
   capacity_.store(c.queue_capacity, std::memory_order_relaxed);
+  initial_capacity_.store(c.queue_initial_capacity, std::memory_order_relaxed);
   overflow_.store(c.overflow, std::memory_order_relaxed);
   const bool repin = backend_cpu_ != c.backend_cpu;
   backend_cpu_ = c.backend_cpu;
@@ -165,7 +167,8 @@ stats backend::get_stats() {
           queued_sink_totals.buffered.load(std::memory_order_relaxed),
           router_.recorders().discarded.load(std::memory_order_relaxed),
           router_.recorders().held.load(std::memory_order_relaxed),
-          suppressed_total()};
+          suppressed_total(),
+          t.queue_bytes};
 }
 
 // At exit: drain and stop the thread; later log calls (static destructors) are written

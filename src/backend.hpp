@@ -102,6 +102,7 @@ class backend {
   producer_registry producers_;
   std::atomic<dispatch_mode> mode_{dispatch_mode::async};
   std::atomic<std::size_t> capacity_{1u << 20};
+  std::atomic<std::size_t> initial_capacity_{16u << 10};
   std::atomic<overflow_policy> overflow_{overflow_policy::block};
   int backend_cpu_ = -1;  // under control_mu_
 

@@ -50,6 +50,13 @@ bool next_record(cursor& c, std::uint64_t until) {
         continue;
       }
       case entry_kind::padding: c.pos += h.size; continue;
+      case entry_kind::link:
+        // The producer went on in a larger ring: everything before the link was read.
+        // The new ring's end is read now, after `until` was taken, like every ring's.
+        q.follow_link();
+        c.pos = 0;
+        c.end = q.readable();
+        continue;
       case entry_kind::record:
         c.record = q.at(c.pos) + sizeof(entry_header);
         c.on_heap = false;

@@ -46,9 +46,9 @@ std::uint32_t process_id() noexcept {
 
 producer* this_thread_producer() noexcept { return t_producer; }
 
-producer* producer_registry::register_this_thread(std::size_t capacity) {
+producer* producer_registry::register_this_thread(std::size_t initial, std::size_t capacity) {
   if (t_exited) return nullptr;
-  auto p = std::make_shared<producer>(capacity, thread_id());
+  auto p = std::make_shared<producer>(initial, capacity, thread_id());
   {
     std::lock_guard lk(mu_);
     list_.push_back(p);
@@ -85,6 +85,7 @@ producer_registry::totals producer_registry::count() const {
   for (const auto& p : list_) {
     t.issued += p->issued.load(std::memory_order_relaxed);
     t.dropped += p->dropped.load(std::memory_order_relaxed);
+    t.queue_bytes += p->queue.bytes();
   }
   return t;
 }

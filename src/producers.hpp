@@ -34,7 +34,7 @@ inline constexpr std::uint64_t k_lost_key = ~std::uint64_t{0};
 
 // One logging thread's queue and counters, shared by that thread and the back-end.
 struct producer {
-  producer(std::size_t capacity, std::uint32_t tid) : queue(capacity), thread(tid) {}
+  producer(std::size_t initial, std::size_t capacity, std::uint32_t tid) : queue(initial, capacity), thread(tid) {}
   record_queue queue;
   const std::uint32_t thread;
   // Written by the producer on every call, on a line of their own: the back-end reads
@@ -57,7 +57,7 @@ producer* this_thread_producer() noexcept;
 class producer_registry {
  public:
   // Creates and lists the calling thread's producer; nullptr when the thread is exiting.
-  producer* register_this_thread(std::size_t capacity);
+  producer* register_this_thread(std::size_t initial, std::size_t capacity);
 
   // Consumer: refreshes `out` with the listed producers when the list changed since the
   // last call (version kept by the caller). The acquire pairs with the release in
@@ -69,6 +69,7 @@ class producer_registry {
 
   struct totals {
     std::uint64_t issued = 0, dropped = 0;
+    std::uint64_t queue_bytes = 0;  // ring memory of the listed producers
   };
   totals count() const;
 

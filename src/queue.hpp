@@ -4,10 +4,12 @@
 // it with one release store; the back-end reads entries in place and hands the space
 // back with one release store per batch. Entries are 8-byte aligned and start with an
 // entry_header; an entry that would cross the end of the ring is preceded by a padding
-// entry, so every entry is contiguous. The memory is allocated and touched when the
-// thread registers: first touch of a page costs microseconds here, never on the hot path.
+// entry, so every entry is contiguous. A ring's memory is touched when it is allocated
+// (a thread's first call, or a growth): first touch of a page costs microseconds here,
+// and is not left to the stores of the hot path.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,7 @@ enum class entry_kind : std::uint32_t {
   heap_record,  // a pointer to a record too large for the ring (the back-end frees it)
   frame,        // the producer's context changed: a retained frame* (or none) follows
   padding,      // skip to the start of the ring
+  link,         // the producer went on in a larger ring (ring_segment::next); no payload
 };
 
 struct entry_header {
@@ -61,35 +64,71 @@ inline E get_entry(const std::byte* at) noexcept {
 
 constexpr std::size_t align8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
 
+// One ring of a record_queue: a power-of-two buffer and its two positions.
+struct ring_segment {
+  explicit ring_segment(std::size_t c)
+      : buf(std::make_unique<std::byte[]>(c)), cap(c) {}  // value-initialised: every page touched now
+  std::unique_ptr<std::byte[]> buf;
+  const std::size_t cap;
+  ring_segment* next = nullptr;  // the producer's next ring, set before the link entry is published
+  alignas(64) std::atomic<std::size_t> published{0};
+  alignas(64) std::atomic<std::size_t> consumed{0};
+};
+
+// A producer's queue: a ring that starts small and grows. A thread's first log call
+// allocates (and touches) only `initial` bytes; when an entry does not fit and the ring
+// is smaller than `capacity`, the producer allocates one twice as large, ends the old
+// ring with a link entry and goes on in the new one; the back-end frees the old ring
+// when it reads the link. So a thread that logs a few lines costs a few KiB, a thread
+// with bursts gets up to `capacity`, and only a full ring of `capacity` bytes is full.
+// The ring does not shrink while its thread lives; it is freed when the thread exits.
 class record_queue {
  public:
-  // capacity: rounded up to a power of two, at least 4 KiB.
-  explicit record_queue(std::size_t capacity) {
-    cap_ = 4096;
-    while (cap_ < capacity) cap_ <<= 1;
-    mask_ = cap_ - 1;
-    buf_ = std::make_unique<std::byte[]>(cap_);  // value-initialised: every page touched now
+  // Sizes in bytes, rounded up to a power of two, at least 4 KiB; initial <= capacity.
+  record_queue(std::size_t initial, std::size_t capacity) {
+    max_cap_ = round_up(capacity);
+    auto* s = new ring_segment(std::min(round_up(initial), max_cap_));
+    bytes_.store(s->cap, std::memory_order_relaxed);
+    wseg_ = rseg_ = s;
+    use_for_writing(s);
+    rbuf_ = s->buf.get();
+    rmask_ = s->cap - 1;
   }
+  ~record_queue() {
+    // The chain from the oldest unread ring to the one being written.
+    for (ring_segment* s = rseg_; s;) {
+      ring_segment* n = s == wseg_ ? nullptr : s->next;
+      delete s;
+      s = n;
+    }
+  }
+  record_queue(const record_queue&) = delete;
+  record_queue& operator=(const record_queue&) = delete;
 
   // The largest entry that goes into the ring; larger records go to the heap.
-  std::size_t max_entry() const noexcept { return cap_ / 4; }
+  std::size_t max_entry() const noexcept { return max_cap_ / 4; }
 
   // Producer: space for an entry of n bytes (n a multiple of 8, n <= max_entry()), or
   // nullptr when the ring is full. Nothing is visible to the back-end before publish().
+  // Every reservation leaves room for a link entry after it.
   std::byte* reserve(std::size_t n) noexcept {
-    const std::size_t pos = write_ & mask_;
-    const std::size_t pad = cap_ - pos < n ? cap_ - pos : 0;
-    if (write_ + pad + n - read_cache_ > cap_) {
+    std::size_t pos = write_ & mask_;
+    std::size_t pad = cap_ - pos < n ? cap_ - pos : 0;
+    if (write_ + pad + n + sizeof(entry_header) - read_cache_ > cap_) {
       // acquire pairs with the back-end's release in release(): the space it hands back
       // is no longer being read.
-      read_cache_ = consumed_.load(std::memory_order_acquire);
-      if (write_ + pad + n - read_cache_ > cap_) return nullptr;
+      read_cache_ = wseg_->consumed.load(std::memory_order_acquire);
+      if (write_ + pad + n + sizeof(entry_header) - read_cache_ > cap_) {
+        if (cap_ == max_cap_ || !grow(n)) return nullptr;
+        pos = 0;
+        pad = 0;
+      }
     }
     if (pad) {
-      put_entry(buf_.get() + pos, entry_header{static_cast<std::uint32_t>(pad), entry_kind::padding});
+      put_entry(buf_ + pos, entry_header{static_cast<std::uint32_t>(pad), entry_kind::padding});
       write_ += pad;
     }
-    std::byte* p = buf_.get() + (write_ & mask_);
+    std::byte* p = buf_ + (write_ & mask_);
     write_ += n;
     return p;
   }
@@ -103,23 +142,79 @@ class record_queue {
   // instruction or fence (a scope exit, a mutex, a reference count) pays it. A hint
   // only: nothing is read or written, so it needs no ordering.
   void publish() noexcept {
-    published_.store(write_, std::memory_order_release);
-    prefetch_for_write(buf_.get() + (write_ & mask_));
-    prefetch_for_write(buf_.get() + ((write_ + 64) & mask_));
+    wseg_->published.store(write_, std::memory_order_release);
+    prefetch_for_write(buf_ + (write_ & mask_));
+    prefetch_for_write(buf_ + ((write_ + 64) & mask_));
   }
 
-  // Consumer: the position up to which entries may be read.
-  std::size_t readable() const noexcept { return published_.load(std::memory_order_acquire); }
+  // Consumer: the position up to which entries may be read (in the ring being read).
+  std::size_t readable() const noexcept { return rseg_->published.load(std::memory_order_acquire); }
   std::size_t read_position() const noexcept { return read_; }
-  const std::byte* at(std::size_t pos) const noexcept { return buf_.get() + (pos & mask_); }
+  const std::byte* at(std::size_t pos) const noexcept { return rbuf_ + (pos & rmask_); }
   // Consumer: everything before pos has been read and may be reused.
   void release(std::size_t pos) noexcept {
     read_ = pos;
-    consumed_.store(pos, std::memory_order_release);
+    rseg_->consumed.store(pos, std::memory_order_release);
   }
   bool empty() const noexcept { return read_ == readable(); }
+  // Consumer, at a link entry (everything before it read): frees the ring and goes on
+  // in the next one, at position 0.
+  void follow_link() noexcept {
+    ring_segment* n = rseg_->next;
+    bytes_.fetch_sub(rseg_->cap, std::memory_order_relaxed);
+    delete rseg_;
+    rseg_ = n;
+    rbuf_ = n->buf.get();
+    rmask_ = n->cap - 1;
+    read_ = 0;
+  }
+
+  // Bytes of ring memory this queue holds now (any thread).
+  std::size_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
 
  private:
+  static std::size_t round_up(std::size_t n) noexcept {
+    std::size_t c = 4096;
+    while (c < n && c < (std::size_t{1} << 40)) c <<= 1;
+    return c;
+  }
+
+  void use_for_writing(ring_segment* s) noexcept {
+    wseg_ = s;
+    buf_ = s->buf.get();
+    cap_ = s->cap;
+    mask_ = cap_ - 1;
+    write_ = 0;
+    read_cache_ = 0;
+  }
+
+  // Producer, off the hot path: a ring at least twice as large and with room for an
+  // entry of n bytes (up to max_cap_), the old one ended by a link entry. False when the
+  // memory cannot be had: the ring is full.
+  bool grow(std::size_t n) noexcept {
+    std::size_t c = cap_ * 2;
+    while (c < max_cap_ && c / 4 < n) c *= 2;
+    if (c > max_cap_) c = max_cap_;
+    ring_segment* s;
+    try {
+      s = new ring_segment(c);
+    } catch (...) {
+      return false;
+    }
+    bytes_.fetch_add(c, std::memory_order_relaxed);
+    ring_segment* old = wseg_;
+    old->next = s;
+    // Every reservation left room for this header, and positions are multiples of 8, so
+    // it is contiguous. The entries reserved before it are complete (an entry is written
+    // before the next one is reserved); release: they, the link and the new ring are
+    // visible to the back-end once it sees this position. The producer never touches
+    // the old ring again: the back-end frees it when it reads the link.
+    put_entry(buf_ + (write_ & mask_), entry_header{sizeof(entry_header), entry_kind::link});
+    old->published.store(write_ + sizeof(entry_header), std::memory_order_release);
+    use_for_writing(s);
+    return true;
+  }
+
   static void prefetch_for_write(const std::byte* p) noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     // prefetchw: without -mprfchw, __builtin_prefetch(p, 1) becomes a read prefetch,
@@ -130,13 +225,18 @@ class record_queue {
 #endif
   }
 
-  std::unique_ptr<std::byte[]> buf_;
-  std::size_t cap_ = 0, mask_ = 0;
-  alignas(64) std::size_t write_ = 0;  // producer only
-  std::size_t read_cache_ = 0;         // producer only: last consumed_ seen
-  alignas(64) std::atomic<std::size_t> published_{0};
-  alignas(64) std::atomic<std::size_t> consumed_{0};
-  std::size_t read_ = 0;  // consumer only
+  // producer only
+  ring_segment* wseg_ = nullptr;
+  std::byte* buf_ = nullptr;
+  std::size_t cap_ = 0, mask_ = 0, max_cap_ = 0;
+  std::size_t write_ = 0;
+  std::size_t read_cache_ = 0;  // last consumed position seen
+  std::atomic<std::size_t> bytes_{0};
+  // consumer only
+  alignas(64) ring_segment* rseg_ = nullptr;
+  const std::byte* rbuf_ = nullptr;
+  std::size_t rmask_ = 0;
+  std::size_t read_ = 0;
 };
 
 }  // namespace detail

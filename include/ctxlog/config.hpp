@@ -50,7 +50,12 @@ struct config {
   level min_level = level::info;  // of the default logger and every logger not listed below
   std::vector<logger_config> loggers{};
   dispatch_mode mode = dispatch_mode::async;
-  std::size_t queue_capacity = 1u << 20;  // bytes of each producer thread's queue (async)
+  // Async mode: each logging thread's queue starts with queue_initial_capacity bytes
+  // (allocated on its first log call) and doubles when full, up to queue_capacity; only a
+  // full queue of queue_capacity bytes blocks or drops (overflow). Freed when the thread
+  // exits. docs/architecture.md#memory.
+  std::size_t queue_capacity = 1u << 20;
+  std::size_t queue_initial_capacity = 16u << 10;
   overflow_policy overflow = overflow_policy::block;
   // Write out queued records on SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL and
   // std::terminate, then chain to the previous handler.
@@ -107,6 +112,9 @@ struct stats {
   // Calls not made into records by a sampled or rate-limited call site (sample.hpp).
   // Not part of issued: they never entered the pipeline.
   std::uint64_t suppressed = 0;
+  // Bytes of the logging threads' queues right now (async mode; each grows from
+  // config::queue_initial_capacity up to config::queue_capacity).
+  std::uint64_t queue_bytes = 0;
 };
 // Counters since the program started. Once flush() returned:
 //   issued == written + dropped + discarded + held.
