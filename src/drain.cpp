@@ -156,7 +156,10 @@ std::size_t backend::drain_locked(std::uint64_t until) {
       }
     }
   }
-  for (const auto& sp : snapshot_) report_dropped(*sp);
+  for (const auto& sp : snapshot_) {
+    report_dropped(*sp);
+    sp->queue.offer_ring();  // a busy producer's larger ring, allocated here rather than in its call
+  }
   signals_out_of_band();
   router_.report_suppressed(false);
   router_.flush_sinks();

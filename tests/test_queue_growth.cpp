@@ -214,6 +214,39 @@ TEST_SUITE("queue_growth") {
     CHECK(sink->size() >= static_cast<std::size_t>(n) * 5);
   }
 
+  TEST_CASE("a thread that logs fast moves to a full-size ring; one that logs slowly keeps its small one") {
+    auto sink = std::make_shared<ctxlog_test::capture_sink>();
+    ctxlog::configure({.sinks = {sink}, .queue_capacity = 1u << 20, .queue_initial_capacity = 16 * KiB});
+    ctxlog::flush();
+    const auto before = ctxlog::get_stats();
+    // held(): this thread's ring memory once the back-end has written (and so followed
+    // every link of) what it logged, the thread still alive.
+    auto held_after = [&](auto log) {
+      std::uint64_t held = 0;
+      std::thread([&] {
+        log();
+        ctxlog::flush();
+        held = ctxlog::get_stats().queue_bytes - before.queue_bytes;
+      }).join();
+      ctxlog::flush();
+      return held;
+    };
+    // ~1000 lines (~80 kB, five laps of the first ring) at under 1 MB/s, below the ~4 MB/s
+    // at which a ring counts as busy.
+    const auto slow = held_after([] {
+      for (int i = 0; i < 1000; ++i) {
+        LOG_INFO("slow {}", i);
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+    });
+    const auto fast = held_after([] {
+      for (int i = 0; i < 20000; ++i) LOG_INFO("fast {}", i);
+    });
+    CHECK(slow == 16 * KiB);
+    CHECK(fast == 1024 * KiB);  // the full ring, and no smaller one left over
+    CHECK(ctxlog::get_stats().queue_bytes == before.queue_bytes);
+  }
+
   TEST_CASE("sizes are rounded to powers of two, and an initial size above the capacity is the capacity") {
     auto sink = std::make_shared<ctxlog_test::capture_sink>();
     ctxlog::configure({.sinks = {sink}, .queue_capacity = 40 * KiB, .queue_initial_capacity = 1u << 20});
