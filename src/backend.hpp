@@ -65,6 +65,12 @@ class backend {
   // No back-end thread runs and the caller's ring is full: drain the rings here.
   void drain_without_worker() noexcept;
   void count_failed() noexcept;
+  // A log call made while its thread was inside another (from a signal handler): issued
+  // and dropped, counted with atomics. Async-signal-safe.
+  void count_interrupted() noexcept {
+    issued_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+    dropped_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+  }
   // A flight recorder's signal that found its thread's ring full (drop mode): handled
   // at the end of the next pass instead.
   void signal_out_of_band(record_kind kind, std::uint64_t id) noexcept;

@@ -23,7 +23,11 @@ inline namespace v1 {
 namespace detail {
 namespace {
 
-enum class pending { none, sync, queued };
+// What this thread's log call in progress has begun: none outside any call, entering from
+// the start of begin_record() until it knows, then sync or queued until commit_record().
+// A call that finds it set was made while the thread was inside another log call: from a
+// signal handler that interrupted it (docs/misuse.md).
+enum class pending { none, entering, sync, queued };
 
 // The record's stamp: rdtsc, not fenced. rdtsc may read the clock a few dozen ns before
 // an earlier load completes, so a record logged right after a spin on an atomic that
@@ -43,14 +47,14 @@ std::byte* drop(producer& p) noexcept {
   // A frame entry reserved just before must still reach the back-end, which owns the
   // reference it carries; everything reserved so far is complete, so publish it.
   p.queue.publish();
-  t_pending = pending::none;
   if (t_signal != record_kind::none) {
     // A flight recorder's signal is not a line: it goes around the full ring instead.
     backend::get().signal_out_of_band(t_signal, t_signal_id);
-    return nullptr;
+  } else {
+    bump(p.issued);
+    bump(p.dropped);
   }
-  bump(p.issued);
-  bump(p.dropped);
+  t_pending = pending::none;  // after the counters: an interrupting call must not race them
   return nullptr;
 }
 
@@ -118,12 +122,25 @@ std::byte* begin_queued(backend& b, producer& p, std::size_t n, std::uint64_t& t
 
 std::byte* begin_record(std::size_t n, std::uint64_t& ts) {
   backend& b = backend::get();
-  if (b.mode() == dispatch_mode::async && !t_in_backend) {
-    producer* p = this_thread_producer();
-    if (!p) p = b.register_thread();
-    if (p) return begin_queued(b, *p, n, ts);
+  if (t_pending != pending::none) {
+    // A signal handler interrupted this thread inside a log call: the ring (or the
+    // synchronous buffer) holds that call's record half written, so this one cannot go
+    // in. Counted as dropped, with atomics (the thread's own counters may be mid-update).
+    b.count_interrupted();
+    return nullptr;
   }
-  t_record.resize(n);
+  t_pending = pending::entering;
+  try {
+    if (b.mode() == dispatch_mode::async && !t_in_backend) {
+      producer* p = this_thread_producer();
+      if (!p) p = b.register_thread();
+      if (p) return begin_queued(b, *p, n, ts);
+    }
+    t_record.resize(n);
+  } catch (...) {  // no memory for the producer or the buffer: the caller counts it
+    t_pending = pending::none;
+    throw;
+  }
   ts = stamp();
   t_pending = pending::sync;
   return t_record.data();
@@ -159,7 +176,15 @@ void send_recorder_signal(record_kind kind, std::uint64_t id) noexcept {
   t_signal = record_kind::none;
 }
 
-void emit_failed() noexcept { backend::get().count_failed(); }
+void emit_failed() noexcept {
+  if (t_pending != pending::none) {  // inside an interrupted log call: see begin_record()
+    backend::get().count_interrupted();
+    return;
+  }
+  t_pending = pending::entering;
+  backend::get().count_failed();
+  t_pending = pending::none;
+}
 
 #if !(defined(__x86_64__) || defined(__i386__))
 std::uint64_t timestamp() noexcept {
