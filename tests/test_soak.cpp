@@ -150,7 +150,9 @@ TEST_SUITE("soak") {
     }
     CHECK(per_thread.size() == static_cast<std::size_t>(total));
     CHECK(wrong_id == 0);
-    CHECK(grown < 32 * 1024);  // the captured lines themselves are most of it
+    // ASan keeps freed memory in its quarantine (up to 256 MiB) by design, and its builds
+    // never reuse frame blocks (src/context.cpp): RSS there is not the program's.
+    if (!CTXLOG_DETAIL_ASAN) CHECK(grown < 32 * 1024);  // the captured lines are most of it
   }
 
   TEST_CASE("bounded soak: threads log, come and go, the configuration changes; RSS flat, counts exact") {
@@ -205,7 +207,9 @@ TEST_SUITE("soak") {
     CHECK(sink_a->out_of_order + sink_b->out_of_order == 0);
     // Flat: after the first quarter (queues, caches and pools warmed up), RSS never grows
     // by more than 8 MiB.
+    // (Not under ASan: its quarantine holds freed memory, see above.)
     const long base = rss[rss.size() / 4];
-    CHECK(*std::max_element(rss.begin() + static_cast<long>(rss.size() / 4), rss.end()) - base < 8 * 1024);
+    if (!CTXLOG_DETAIL_ASAN)
+      CHECK(*std::max_element(rss.begin() + static_cast<long>(rss.size() / 4), rss.end()) - base < 8 * 1024);
   }
 }
