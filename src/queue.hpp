@@ -79,11 +79,13 @@ struct ring_segment {
 
 // A producer's queue: a ring that starts small and grows. A thread's first log call
 // allocates (and touches) only `initial` bytes; when an entry does not fit and the ring
-// is smaller than `capacity`, the producer allocates one twice as large, ends the old
-// ring with a link entry and goes on in the new one; the back-end frees the old ring
-// when it reads the link. So a thread that logs a few lines costs a few KiB, a thread
-// with bursts gets up to `capacity`, and only a full ring of `capacity` bytes is full.
-// The ring does not shrink while its thread lives; it is freed when the thread exits.
+// is smaller than `capacity`, the producer allocates one twice as large (grow), and when
+// the ring laps fast it takes a full-size one the back-end allocated (busy); either way
+// it ends the old ring with a link entry and goes on in the new one, and the back-end
+// frees the old ring when it reads the link. So a thread that logs a few lines costs a
+// few KiB, a thread with bursts or a steady flow gets up to `capacity`, and only a full
+// ring of `capacity` bytes is full. The ring does not shrink while its thread lives; it
+// is freed when the thread exits (docs/architecture.md#memory).
 class record_queue {
  public:
   // Sizes in bytes, rounded up to a power of two, at least 4 KiB; initial <= capacity.
@@ -227,12 +229,12 @@ class record_queue {
 
   // Producer, at most about once per lap (when its cached read position runs out): a ring
   // that laps fast (k_busy_laps laps at more than ~4 MB/s) moves to one of the full
-  // capacity, which the back-end allocated on request, so the call pays no allocation. A small ring that
-  // laps fast makes the producer write cache lines the back-end has just read (in a ring
-  // smaller than the back-end CPU's L2 cache, each such store waits for the other CPU's
-  // copy): ~30 ns more per call on average, measured (docs/architecture.md#memory). A
-  // thread that logs slowly keeps its small ring. True when the producer now writes a
-  // new ring (at position 0) with room for n bytes.
+  // capacity, which the back-end allocated on request, so the call pays no allocation.
+  // A small ring that laps fast makes the producer write cache lines the back-end has
+  // just read (in a ring smaller than the back-end CPU's L2 cache, each such store waits
+  // for the other CPU's copy): ~30 ns more per call on average, measured
+  // (docs/architecture.md#memory). A thread that logs slowly keeps its small ring. True
+  // when the producer now writes a new ring (at position 0) with room for n bytes.
   bool busy(std::size_t n) noexcept {
     if (ring_segment* s = offered_.load(std::memory_order_acquire)) {
       offered_.store(nullptr, std::memory_order_relaxed);
