@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <set>
 
 namespace ctxlog_test {
@@ -38,6 +39,12 @@ std::vector<nlohmann::json> capture_sink::parsed() const {
   std::vector<nlohmann::json> out;
   for (const auto& l : lines()) out.push_back(parse_line(l));
   return out;
+}
+
+long int_field(std::string_view line, std::string_view key) {
+  const auto at = line.find(key);
+  if (at == std::string_view::npos) return -1;
+  return std::strtol(line.data() + at + key.size(), nullptr, 10);
 }
 
 std::shared_ptr<capture_sink> capture_all(ctxlog::level lvl) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -87,6 +88,11 @@ class capture_sink final : public ctxlog::sink {
 
 // Parses one line: must end in exactly one '\n' and hold one JSON object.
 nlohmann::json parse_line(const std::string& line);
+
+// The integer right after `key` (e.g. "\"seq\":") in a JSON line, or -1 when the key is
+// absent. For sinks that count millions of lines, where parsing each with nlohmann would
+// dominate the test; other suites parse every line fully.
+long int_field(std::string_view line, std::string_view key);
 
 // Routes every logger to a fresh capture sink at level trace; returns the sink.
 std::shared_ptr<capture_sink> capture_all(ctxlog::level lvl = ctxlog::level::trace);

@@ -30,16 +30,12 @@ class counting_sink final : public ctxlog::sink {
  public:
   void write(const ctxlog::log_line& line) override {
     ++lines;
-    const auto t = field(line.text, "\"t\":"), s = field(line.text, "\"seq\":");
+    const auto t = ctxlog_test::int_field(line.text, "\"t\":");
+    const auto s = ctxlog_test::int_field(line.text, "\"seq\":");
     if (t < 0 || s < 0) return;
     auto& last = last_seq.try_emplace(t, -1).first->second;
     if (s != last + 1) ++out_of_order;
     last = s;
-  }
-  static long field(std::string_view j, std::string_view key) {
-    const auto at = j.find(key);
-    if (at == std::string_view::npos) return -1;
-    return std::strtol(j.data() + at + key.size(), nullptr, 10);
   }
   std::atomic<long> lines{0};
   long out_of_order = 0;

@@ -32,6 +32,16 @@ long rss_kib() {
 
 unsigned producers() { return 4 * std::max(1u, std::thread::hardware_concurrency()); }
 
+// n threads, each logging `per` lines with its index as "t" and a growing "seq"; joined.
+void log_from_threads(unsigned n, long per) {
+  std::vector<std::thread> ts;
+  for (unsigned t = 0; t < n; ++t)
+    ts.emplace_back([t, per] {
+      for (long i = 0; i < per; ++i) LOG_INFO("n", ctxlog::kv("t", t), ctxlog::kv("seq", i));
+    });
+  for (auto& t : ts) t.join();
+}
+
 // Counts lines per writer ("t") and checks each writer's "seq" only grows; optionally
 // slow. Keeps no lines, so it can run for minutes.
 class tally_sink final : public ctxlog::sink {
@@ -44,18 +54,15 @@ class tally_sink final : public ctxlog::sink {
       }
     }
     ++lines;
-    const auto t = field(line.text, "\"t\":"), s = field(line.text, "\"seq\":");
-    if (line.text.find("records dropped") != std::string_view::npos) noticed += field(line.text, "\"dropped\":");
+    const auto t = ctxlog_test::int_field(line.text, "\"t\":");
+    const auto s = ctxlog_test::int_field(line.text, "\"seq\":");
+    if (line.text.find("records dropped") != std::string_view::npos)
+      noticed += ctxlog_test::int_field(line.text, "\"dropped\":");
     if (t < 0 || s < 0) return;
     ++counted;
     auto& last = last_seq.try_emplace(t, -1).first->second;
     if (s <= last) ++out_of_order;
     last = s;
-  }
-  static long field(std::string_view j, std::string_view key) {
-    const auto at = j.find(key);
-    if (at == std::string_view::npos) return -1;
-    return std::strtol(j.data() + at + key.size(), nullptr, 10);
   }
   std::atomic<long> lines{0};
   long counted = 0, out_of_order = 0, noticed = 0;
@@ -75,12 +82,7 @@ TEST_SUITE("soak") {
     const unsigned n = producers();
     constexpr long per = sanitized ? 5000 : 40000;
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::thread> ts;
-    for (unsigned t = 0; t < n; ++t)
-      ts.emplace_back([t] {
-        for (long i = 0; i < per; ++i) LOG_INFO("n", ctxlog::kv("t", t), ctxlog::kv("seq", i));
-      });
-    for (auto& t : ts) t.join();
+    log_from_threads(n, per);
     ctxlog::flush();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto after = ctxlog::get_stats();
@@ -98,12 +100,7 @@ TEST_SUITE("soak") {
     const auto before = ctxlog::get_stats();
     const unsigned n = producers();
     constexpr long per = sanitized ? 20000 : 200000;
-    std::vector<std::thread> ts;
-    for (unsigned t = 0; t < n; ++t)
-      ts.emplace_back([t] {
-        for (long i = 0; i < per; ++i) LOG_INFO("n", ctxlog::kv("t", t), ctxlog::kv("seq", i));
-      });
-    for (auto& t : ts) t.join();
+    log_from_threads(n, per);
     ctxlog::flush();
     LOG_INFO("after");  // the last drop notices go out with the next pass
     ctxlog::flush();
