@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh                      # every target, 10 M executions each (the documented run)
 #   scripts/fuzz.sh --runs 200000 json   # one target, fewer executions
-#   scripts/fuzz.sh --time 30            # every target for 30 s each (the CI smoke run)
+#   scripts/fuzz.sh --time 30            # every target for 30 s each
+#   scripts/fuzz.sh --build build-ci-asan --time 15 --no-merge   # the CI smoke run
 #
 # Builds build-fuzz/ with clang, -Dfuzz=true (libFuzzer coverage on the whole library) and
 # ASan + UBSan, then per target: fuzzes from the kept corpus tests/fuzz/corpus/<target>/
@@ -11,18 +12,24 @@
 # coverage, so the kept corpus stays small. A crash, leak, sanitizer report or broken
 # property stops the run with a non-zero status; libFuzzer leaves the input as
 # crash-*/leak-*/timeout-* in build-fuzz/findings/, to be added to the corpus once fixed.
+# --build DIR uses an existing build configured with -Dfuzz=true (CI's clang ASan build);
+# --no-merge leaves the kept corpus as it is.
 # Installs missing Debian packages first (scripts/install-deps.sh). See docs/fuzzing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=10000000
 seconds=""
+build=build-fuzz
+merge=1
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --time) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --build) build="$2"; shift 2 ;;
+    --no-merge) merge=0; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -34,7 +41,6 @@ for t in "${targets[@]}"; do
 done
 
 ./scripts/install-deps.sh
-build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
   CXX=clang++ meson setup "$build" -Dfuzz=true -Dbuildtype=debugoptimized -Db_lundef=false \
     -Db_sanitize=address,undefined -Dexamples=false -Dbench=false >/dev/null
@@ -61,6 +67,8 @@ for t in "${targets[@]}"; do
   # "Done 10000000 runs in 312 second(s)" and the final stats.
   grep -E '^Done |stat::number_of_executed_units|stat::peak_rss_mb' "$log" | sed 's/^/   /'
   before=$(ls "$corpus" | wc -l)
-  "$build/tests/fuzz/fuzz_$t" -merge=1 -max_len=4096 "$corpus" "$scratch" >>"$log" 2>&1
+  if [ "$merge" = 1 ]; then
+    "$build/tests/fuzz/fuzz_$t" -merge=1 -max_len=4096 "$corpus" "$scratch" >>"$log" 2>&1
+  fi
   echo "   $(( $(date +%s) - start )) s; corpus $before -> $(ls "$corpus" | wc -l) files"
 done
