@@ -18,8 +18,17 @@ namespace sinks {
 namespace {
 
 int open_append(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "ctxlog: cannot open log file '" + path + "'");
+  // A program started with stdout (or stdin, stderr) closed gets the lowest free number:
+  // the file must not become fd 1, or every line written to "stdout" lands in it too.
+  if (fd <= 2) {
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    const int error = errno;
+    ::close(fd);
+    if (moved < 0) throw std::system_error(error, std::generic_category(), "ctxlog: cannot open log file '" + path + "'");
+    fd = moved;
+  }
   return fd;
 }
 
@@ -85,7 +94,7 @@ void reopenable_file_sink::reopen() {
   }
   const int fd = open_append(path_);
   size_ = size_of(fd);
-  replace_fd(fd, ownership::owned);  // the buffer is empty: this only closes and switches
+  switch_fd(fd, ownership::owned);  // lines kept after a failed write go to the new file
   if (flush_error) std::rethrow_exception(flush_error);
 }
 
@@ -121,6 +130,25 @@ void reopenable_file_sink::write_out_then_throw(const std::exception_ptr& error)
   } catch (...) {  // the error being thrown is the one to report
   }
   std::rethrow_exception(error);
+}
+
+// Before each write out: a file whose last name is gone (deleted, or its directory
+// removed) would take the lines where nobody can read them. Open the path again; while
+// that fails, write nowhere: fd_sink keeps the lines (and counts those it gives up) and
+// they go to the file once the path can be created again.
+std::exception_ptr reopenable_file_sink::before_write_out() noexcept {
+  const int old = fd();
+  struct stat st {};
+  if (old >= 0 && (::fstat(old, &st) != 0 || st.st_nlink > 0)) return nullptr;
+  try {
+    const int fresh = open_append(path_);
+    size_ = size_of(fresh);
+    switch_fd(fresh, ownership::owned);
+    return nullptr;
+  } catch (...) {
+    if (old >= 0) switch_fd(-1, ownership::owned);
+    return std::current_exception();
+  }
 }
 
 void reopenable_file_sink::flush() {

@@ -70,8 +70,8 @@ struct queued_sink_fork {
       s->mu_.unlock();
     }
     g_sinks_mu.unlock();
-    detail::queued_sink_totals.dropped.store(0, std::memory_order_relaxed);
-    detail::queued_sink_totals.buffered.store(0, std::memory_order_relaxed);
+    detail::sink_line_totals.dropped.store(0, std::memory_order_relaxed);
+    detail::sink_line_totals.buffered.store(0, std::memory_order_relaxed);
   }
 };
 
@@ -95,7 +95,7 @@ void queued_sink::write(const log_line& line) {
   const std::size_t n = line.text.size();
   if (stopping_ || queue_bytes_ + inflight_bytes_ + n > options_.max_buffered_bytes) {
     ++counts_.dropped;
-    detail::queued_sink_totals.dropped.fetch_add(1, std::memory_order_relaxed);
+    detail::sink_line_totals.dropped.fetch_add(1, std::memory_order_relaxed);
     ++unreported_drops_;
     const auto now = clock::now();
     if (stopping_ || (last_drop_report_.time_since_epoch().count() != 0 && now - last_drop_report_ < k_report_interval))
@@ -114,7 +114,7 @@ void queued_sink::write(const log_line& line) {
   queue_.emplace_back(line.text);
   queue_bytes_ += n;
   ++entered_;
-  detail::queued_sink_totals.buffered.fetch_add(1, std::memory_order_relaxed);
+  detail::sink_line_totals.buffered.fetch_add(1, std::memory_order_relaxed);
   if (queue_.size() == options_.batch_lines || (queue_bytes_ >= options_.batch_bytes && queue_bytes_ - n < options_.batch_bytes))
     wake_.notify_one();
 }
@@ -150,8 +150,8 @@ void queued_sink::finish(std::size_t lines, std::size_t bytes, std::size_t rejec
   inflight_ -= lines;
   inflight_bytes_ -= bytes;
   left_ += lines;
-  detail::queued_sink_totals.buffered.fetch_sub(lines, std::memory_order_relaxed);
-  detail::queued_sink_totals.dropped.fetch_add(given_up ? lines : rejected, std::memory_order_relaxed);
+  detail::sink_line_totals.buffered.fetch_sub(lines, std::memory_order_relaxed);
+  detail::sink_line_totals.dropped.fetch_add(given_up ? lines : rejected, std::memory_order_relaxed);
   progress_.notify_all();
 }
 
@@ -161,8 +161,8 @@ void queued_sink::drop_queue() {
   queue_bytes_ = 0;
   counts_.dropped += n;
   left_ += n;
-  detail::queued_sink_totals.buffered.fetch_sub(n, std::memory_order_relaxed);
-  detail::queued_sink_totals.dropped.fetch_add(n, std::memory_order_relaxed);
+  detail::sink_line_totals.buffered.fetch_sub(n, std::memory_order_relaxed);
+  detail::sink_line_totals.dropped.fetch_add(n, std::memory_order_relaxed);
   progress_.notify_all();
 }
 

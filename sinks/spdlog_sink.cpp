@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "sigpipe_guard.hpp"
+#include "write_signal_guard.hpp"
 
 namespace ctxlog {
 inline namespace v1 {
@@ -39,21 +39,21 @@ void spdlog_sink::write(const log_line& line) {
   if (!body.empty() && body.back() == '\n') body.remove_suffix(1);  // spdlog adds its own eol
   const spdlog::details::log_msg msg(spdlog::source_loc{}, spdlog::string_view_t(line.logger.data(), line.logger.size()),
                                      lvl, spdlog::string_view_t(body.data(), body.size()));
-  detail::sigpipe_guard guard;
+  detail::write_signal_guard guard;
   try {
     target_->log(msg);
   } catch (...) {
-    guard.saw_epipe();  // spdlog's message holds errno only as text: discard a SIGPIPE if one is pending
+    guard.saw_error();  // spdlog keeps errno only as text: discard a SIGPIPE/SIGXFSZ if one is pending
     throw;
   }
 }
 
 void spdlog_sink::flush() {
-  detail::sigpipe_guard guard;
+  detail::write_signal_guard guard;
   try {
     target_->flush();
   } catch (...) {
-    guard.saw_epipe();
+    guard.saw_error();
     throw;
   }
 }

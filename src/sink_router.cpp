@@ -42,7 +42,7 @@ route make_route(std::vector<sink_ptr>& sinks, const layout_ptr& fallback, std::
 
 }  // namespace
 
-queued_sink_counts queued_sink_totals;
+sink_line_counts sink_line_totals;
 
 void copy_preformatted(const std::byte*& p, std::string_view, fmt::memory_buffer& out) {
   append(out, decode<std::string_view>(p));

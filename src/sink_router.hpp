@@ -44,12 +44,14 @@ struct routing {
 };
 routing make_routing(config& c);
 
-// Sums over every queued sink (sinks/queued_sink.cpp keeps them), for get_stats().
-struct queued_sink_counts {
+// Lines sinks took and gave up, and lines queued sinks hold, summed over every sink, for
+// get_stats(): queued sinks (sinks/queued_sink.cpp) count both, fd sinks
+// (sinks/fd_sink.cpp) the lines whose writes failed.
+struct sink_line_counts {
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> buffered{0};
 };
-extern queued_sink_counts queued_sink_totals;
+extern sink_line_counts sink_line_totals;
 // fork(): the back-end's handlers call these after taking the router's lock (the lock
 // order is router, the queued sinks' list, each queued sink), and before releasing it.
 void queued_sinks_prepare_fork();

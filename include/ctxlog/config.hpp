@@ -101,8 +101,9 @@ struct stats {
   std::uint64_t written;      // records formatted and handed to the sinks
   std::uint64_t dropped;      // records given up (after shutdown, re-entrant calls, errors)
   std::uint64_t sink_errors;  // failed sink writes or flushes
-  // Lines that queued sinks (network destinations, sinks/queued_sink.hpp) took and then
-  // gave up (buffer full, refused, left at close), and the lines they hold right now.
+  // Lines sinks took and then gave up: queued sinks (network destinations,
+  // sinks/queued_sink.hpp: buffer full, refused, left at close) and fd sinks (stdout, files,
+  // pipes, sinks/fd_sink.hpp: writes that failed); and the lines queued sinks hold now.
   std::uint64_t sink_dropped = 0;
   std::uint64_t sink_buffered = 0;
   // Lines flight recorders kept and then discarded (the request ended without failing,

@@ -28,6 +28,9 @@ namespace sinks {
 // write() and flush() first carry out a pending request; when the path cannot be opened
 // the line still goes to the old file, then the error is thrown (the back-end counts and
 // reports it). A request is tried once: send another one, or call reopen(), to retry.
+// A file deleted while open, or whose directory was removed, is noticed before the next
+// write out: the sink opens the path again, and until it can (the directory is back) it
+// keeps the lines as for a failed write (fd_sink.hpp).
 class reopenable_file_sink : public fd_sink {
  public:
   void write(const log_line& line) override;
@@ -58,6 +61,8 @@ class reopenable_file_sink : public fd_sink {
   // For write() after an error of the line's own reopen or rotation: writes the buffer
   // out, then throws error.
   [[noreturn]] void write_out_then_throw(const std::exception_ptr& error);
+  // A file deleted (or its directory removed) while open: opens the path again.
+  std::exception_ptr before_write_out() noexcept override;
 
  private:
   reopenable_file_sink(int fd, std::string&& path, level min_level);  // &&: see file.cpp
