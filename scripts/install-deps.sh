@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ctxlog builds, tests and benchmarks with, if any is missing.
 # As root: apt-get update (once) and apt-get install. Otherwise: prints the command to run.
+# Arguments name packages a script needs beyond these (scripts/valgrind.sh: valgrind).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   libtbb-dev libasio-dev libboost-dev libcpp-httplib-dev libbenchmark-dev
   libsqlite3-dev jq
   rsyslog clickhouse-server
+  "$@"
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -132,14 +133,22 @@ void reopenable_file_sink::write_out_then_throw(const std::exception_ptr& error)
   std::rethrow_exception(error);
 }
 
-// Before each write out: a file whose last name is gone (deleted, or its directory
-// removed) would take the lines where nobody can read them. Open the path again; while
-// that fails, write nowhere: fd_sink keeps the lines (and counts those it gives up) and
-// they go to the file once the path can be created again.
+// Before a write out, at most every name_check_interval_ms: a file whose last name is
+// gone (deleted, or its directory removed) would take the lines where nobody can read
+// them. Open the path again; while that fails, write nowhere (every write out tries the
+// path again): fd_sink keeps the lines (and counts those it gives up) and they go to the
+// file once the path can be created again.
 std::exception_ptr reopenable_file_sink::before_write_out() noexcept {
   const int old = fd();
-  struct stat st {};
-  if (old >= 0 && (::fstat(old, &st) != 0 || st.st_nlink > 0)) return nullptr;
+  if (old >= 0) {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);  // vDSO: no system call
+    const std::int64_t ms = std::int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
+    if (ms - name_checked_ms_ < name_check_interval_ms) return nullptr;
+    name_checked_ms_ = ms;
+    struct stat st {};
+    if (::fstat(old, &st) != 0 || st.st_nlink > 0) return nullptr;
+  }
   try {
     const int fresh = open_append(path_);
     size_ = size_of(fresh);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "../sinks/write_signal_guard.hpp"
 #include "os_hooks.hpp"
 #include "registry.hpp"
 
@@ -236,10 +237,13 @@ void backend::stop_worker() {
 
 void backend::run() {
   t_in_backend = true;
-  sigset_t pipe;  // a closed pipe must come back as EPIPE, not kill the process
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+  // A closed pipe must come back as EPIPE and a file past RLIMIT_FSIZE as EFBIG, not kill
+  // the process: blocked for the thread's life, so the sinks' guards need not do it per write.
+  sigset_t fatal;
+  sigemptyset(&fatal);
+  sigaddset(&fatal, SIGPIPE);
+  sigaddset(&fatal, SIGXFSZ);
+  sinks::detail::t_write_signals_blocked = pthread_sigmask(SIG_BLOCK, &fatal, nullptr) == 0;
   unsigned idle_passes = 0;
   for (;;) {
     std::uint64_t ticket;

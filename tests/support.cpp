@@ -2,10 +2,32 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <set>
 
 namespace ctxlog_test {
+
+int run_self_child(const std::string& scenario, const std::string& file, child_end end) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string e1 = "CTXLOG_TEST_CHILD=" + scenario, e2 = "CTXLOG_TEST_FILE=" + file;
+    char* const normal[] = {const_cast<char*>(e1.c_str()), const_cast<char*>(e2.c_str()), nullptr};
+    char* const abrupt[] = {const_cast<char*>(e1.c_str()), const_cast<char*>(e2.c_str()),
+                            const_cast<char*>("ASAN_OPTIONS=handle_segv=0:handle_abort=0:detect_leaks=0"),
+                            const_cast<char*>("TSAN_OPTIONS=handle_segv=0:handle_abort=0:report_signal_unsafe=0"),
+                            nullptr};
+    ::execle("/proc/self/exe", scenario.c_str(), static_cast<char*>(nullptr),
+             end == child_end::normal ? normal : abrupt);
+    std::_Exit(127);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return status;
+}
 
 nlohmann::json parse_line(const std::string& line) {
   REQUIRE_MESSAGE(!line.empty(), "empty line");

@@ -94,6 +94,15 @@ nlohmann::json parse_line(const std::string& line);
 // dominate the test; other suites parse every line fully.
 long int_field(std::string_view line, std::string_view key);
 
+// Runs this test binary again (/proc/self/exe) as a child process, with only
+// CTXLOG_TEST_CHILD=scenario and CTXLOG_TEST_FILE=file in its environment (a suite's
+// static initializer sees them and runs the scenario instead of the tests), and waits for
+// it; returns its wait status. `abrupt`: a child that may end by abort(), SIGSEGV or
+// exit() mid-run gets sanitizer options that let the signal through and skip the leak
+// check (what it still held is not a leak).
+enum class child_end { normal, abrupt };
+int run_self_child(const std::string& scenario, const std::string& file, child_end end = child_end::normal);
+
 // Routes every logger to a fresh capture sink at level trace; returns the sink.
 std::shared_ptr<capture_sink> capture_all(ctxlog::level lvl = ctxlog::level::trace);
 

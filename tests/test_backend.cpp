@@ -42,7 +42,7 @@ class counting_sink final : public ctxlog::sink {
   std::map<long, long> last_seq;
 };
 
-// Child processes: started by run_child() with CTXLOG_TEST_CHILD naming the scenario.
+// Child processes: started by ctxlog_test::run_self_child() with CTXLOG_TEST_CHILD naming the scenario.
 void child_main(const std::string& scenario, const std::string& file) {
   ctxlog::configure({.sinks = {ctxlog::sinks::file_sink(file)}, .mode = ctxlog::dispatch_mode::async});
   ctxlog::run(ctxlog::fields{}.request_id("child"), [] {
@@ -66,24 +66,6 @@ void child_main(const std::string& scenario, const std::string& file) {
   return false;
 }();
 
-// Runs this test binary again as a child scenario; returns its wait status.
-int run_child(const std::string& scenario, const std::string& file) {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string e1 = fmt::format("CTXLOG_TEST_CHILD={}", scenario), e2 = fmt::format("CTXLOG_TEST_FILE={}", file);
-    char* const envp[] = {const_cast<char*>(e1.c_str()), const_cast<char*>(e2.c_str()),
-                          const_cast<char*>("ASAN_OPTIONS=handle_segv=0:handle_abort=0:detect_leaks=0"),
-                          const_cast<char*>("TSAN_OPTIONS=handle_segv=0:handle_abort=0:report_signal_unsafe=0"),
-                          nullptr};
-    execle("/proc/self/exe", "test_backend", static_cast<char*>(nullptr), envp);
-    std::_Exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
 std::vector<nlohmann::json> read_json_lines(const std::string& path) {
   std::ifstream in(path);
   std::vector<nlohmann::json> out;
@@ -99,7 +81,7 @@ std::string temp_file(const std::string& name) {
 
 void check_child_wrote_everything(const std::string& scenario, int expect_signal) {
   const auto file = temp_file(fmt::format("{}.log", scenario));
-  const int status = run_child(scenario, file);
+  const int status = ctxlog_test::run_self_child(scenario, file, ctxlog_test::child_end::abrupt);
   if (expect_signal) {
     REQUIRE(WIFSIGNALED(status));
     CHECK(WTERMSIG(status) == expect_signal);

@@ -87,16 +87,7 @@ std::map<long, std::vector<long>> by_thread(const std::vector<nlohmann::json>& l
 TEST_SUITE("misuse") {
   TEST_CASE("logging from static destructors and atexit handlers, before and after the exit drain") {
     const auto file = temp_file("exit-hooks.log");
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const std::string e1 = "CTXLOG_TEST_CHILD=exit-hooks", e2 = "CTXLOG_TEST_FILE=" + file;
-      char* const envp[] = {const_cast<char*>(e1.c_str()), const_cast<char*>(e2.c_str()), nullptr};
-      execle("/proc/self/exe", "test_misuse", static_cast<char*>(nullptr), envp);
-      std::_Exit(127);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    const int status = ctxlog_test::run_self_child("exit-hooks", file);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     std::ifstream in(file);

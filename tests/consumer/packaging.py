@@ -50,7 +50,9 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--cxx", required=True)
+    ap.add_argument("--jobs", default="0", help="parallel compile jobs of its own builds (0: the tools' default)")
     a = ap.parse_args()
+    jobs = ["-j", a.jobs] if a.jobs != "0" else []
     for tool in ("cmake", "pkg-config", "meson", "ninja"):
         if not shutil.which(tool):
             print("skipped: %s not found" % tool)
@@ -68,7 +70,7 @@ def main():
         cm = os.path.join(tmp, "cmake")
         run(["cmake", "-S", os.path.join(HERE, "packaging"), "-B", cm, "-G", "Ninja",
              "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_CXX_COMPILER=" + cxx[0], "-DCMAKE_BUILD_TYPE=Release"])
-        run(["cmake", "--build", cm])
+        run(["cmake", "--build", cm] + jobs)
         check("cmake find_package", os.path.join(cm, "app"))
 
         # pkg-config: the .pc file with its prefix moved to the temporary one.
@@ -85,7 +87,7 @@ def main():
         os.symlink(a.source, os.path.join(proj, "subprojects", "ctxlog"))
         bdir = os.path.join(proj, "build")
         run(["meson", "setup", bdir, proj], env=dict(os.environ, CXX=a.cxx))
-        run(["ninja", "-C", bdir, "app"])
+        run(["ninja", "-C", bdir, "app"] + jobs)
         check("meson subproject", os.path.join(bdir, "app"))
 
 

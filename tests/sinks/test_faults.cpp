@@ -242,18 +242,14 @@ void readonly_dir_child(const std::string& dir) {
   return false;
 }();
 
+// A file sink looks at its file's name at most every name_check_interval_ms: wait past it.
+void past_name_check() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * ctxlog::sinks::reopenable_file_sink::name_check_interval_ms));
+}
+
 // Runs this binary as the child `scenario` with CTXLOG_TEST_FILE=arg; its exit status.
 int run_child(const std::string& scenario, const std::string& arg) {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string e1 = "CTXLOG_TEST_CHILD=" + scenario, e2 = "CTXLOG_TEST_FILE=" + arg;
-    char* const envp[] = {const_cast<char*>(e1.c_str()), const_cast<char*>(e2.c_str()), nullptr};
-    execle("/proc/self/exe", "test_faults", static_cast<char*>(nullptr), envp);
-    std::_Exit(127);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const int status = ctxlog_test::run_self_child(scenario, arg);
   INFO("child status " << status << " (a signal: " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")");
   REQUIRE(WIFEXITED(status));
   return WEXITSTATUS(status);
@@ -411,6 +407,7 @@ TEST_SUITE("sink faults") {
     for (; seq < 100; ++seq) put(*sink, seq);
     sink->flush();
     std::filesystem::remove_all(sub);  // the open file is gone with it
+    past_name_check();
     const long removed_at = seq;
     for (; seq < 200; ++seq) put(*sink, seq);
     CHECK(error_of([&] { sink->flush(); }) == ENOENT);  // "cannot open log file": the directory is missing
@@ -427,6 +424,7 @@ TEST_SUITE("sink faults") {
     CHECK(seqs_of(read_file(path)) == want);
     // Again, for longer: more than the kept MiB arrives while the directory is missing.
     std::filesystem::remove_all(sub);
+    past_name_check();
     const long second_from = seq;
     for (; seq < second_from + 20000; ++seq) error_of([&] { put(*sink, seq); });  // a write out at 64 KiB throws
     CHECK(error_of([&] { sink->flush(); }) == ENOENT);
@@ -448,6 +446,7 @@ TEST_SUITE("sink faults") {
     put(*sink, 0);
     sink->flush();
     std::filesystem::remove(path);
+    past_name_check();
     put(*sink, 1);
     CHECK(error_of([&] { sink->flush(); }) == 0);
     CHECK(seqs_of(read_file(path)) == std::vector<long>{1});
