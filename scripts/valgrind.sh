@@ -8,9 +8,9 @@
 # code users run), reads of uninitialised memory (ASan does not look for those; MSan would
 # need an instrumented libstdc++), and leaks without ASan's allocator. An error or a
 # definite leak fails the suite (exit 9). Child processes a suite starts (fork + exec of
-# /proc/self/exe) run natively. Slow: ~20-50x; the whole set takes ~30 min on 2 cores, so
-# it is not part of CI. Installs missing Debian
-# packages first (scripts/install-deps.sh), and valgrind.
+# /proc/self/exe) run natively. Slow (20-50x; test_queue_growth alone took 264 s), so it
+# is not part of CI. Installs missing Debian packages first (scripts/install-deps.sh), and
+# valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
