@@ -29,8 +29,8 @@ namespace sinks {
 // the line still goes to the old file, then the error is thrown (the back-end counts and
 // reports it). A request is tried once: send another one, or call reopen(), to retry.
 // A file deleted while open, or whose directory was removed, is noticed at the first
-// write out once name_check_interval has passed since the last look (one fstat): the sink
-// opens the path again, and until it can (the directory is back) it keeps the lines as
+// write out once name_check_interval_ms has passed since the last look (one fstat): the
+// sink opens the path again, and until it can (the directory is back) it keeps the lines as
 // for a failed write (fd_sink.hpp). Lines written out within that interval after the
 // deletion went to the deleted file, as any line written just before it did.
 class reopenable_file_sink : public fd_sink {
