@@ -10,13 +10,15 @@
 
 namespace ctxlog_test {
 
-int run_self_child(const std::string& scenario, const std::string& file, child_end end) {
-  // The binary's path, read before fork: under valgrind, /proc/self/exe itself is
-  // valgrind's tool, which cannot be exec'd directly; readlink gives the test's path.
+std::string self_exe_path() {
   char self[4096];
   const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
   REQUIRE(len > 0);
-  self[len] = '\0';
+  return std::string(self, static_cast<std::size_t>(len));
+}
+
+int run_self_child(const std::string& scenario, const std::string& file, child_end end) {
+  const std::string self = self_exe_path();
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -26,7 +28,7 @@ int run_self_child(const std::string& scenario, const std::string& file, child_e
                             const_cast<char*>("ASAN_OPTIONS=handle_segv=0:handle_abort=0:detect_leaks=0"),
                             const_cast<char*>("TSAN_OPTIONS=handle_segv=0:handle_abort=0:report_signal_unsafe=0"),
                             nullptr};
-    ::execle(self, scenario.c_str(), static_cast<char*>(nullptr),
+    ::execle(self.c_str(), scenario.c_str(), static_cast<char*>(nullptr),
              end == child_end::normal ? normal : abrupt);
     std::_Exit(127);
   }

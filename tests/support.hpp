@@ -101,6 +101,9 @@ long int_field(std::string_view line, std::string_view key);
 // exit() mid-run gets sanitizer options that let the signal through and skip the leak
 // check (what it still held is not a leak).
 enum class child_end { normal, abrupt };
+// This binary's path for exec: readlink("/proc/self/exe"), since under valgrind that path
+// itself is valgrind's tool, which cannot be exec'd directly. Call it before fork().
+std::string self_exe_path();
 int run_self_child(const std::string& scenario, const std::string& file, child_end end = child_end::normal);
 
 // Routes every logger to a fresh capture sink at level trace; returns the sink.

@@ -170,11 +170,7 @@ TEST_SUITE("levels from the environment") {
                       ctxlog::get_logger("child.other").get_level() == level::debug;
       std::_Exit(ok ? 42 : 1);
     }
-    // readlink, not /proc/self/exe itself: under valgrind that is valgrind's tool.
-    char self[4096];
-    const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    REQUIRE(len > 0);
-    self[len] = '\0';
+    const std::string self = ctxlog_test::self_exe_path();  // not /proc/self/exe: valgrind
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -182,7 +178,7 @@ TEST_SUITE("levels from the environment") {
       ::setenv("CTXLOG_LEVEL", "debug,child.sql=error", 1);
       const char* args[] = {"test_levels", "--test-case=*the default configuration reads CTXLOG_LEVEL",
                             "--no-version", nullptr};
-      ::execv(self, const_cast<char* const*>(args));
+      ::execv(self.c_str(), const_cast<char* const*>(args));
       ::_exit(127);
     }
     int status = 0;

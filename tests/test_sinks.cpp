@@ -127,11 +127,7 @@ TEST_SUITE("sinks") {
   TEST_CASE("logging before any configure() goes to stdout") {
     int pipefd[2];
     REQUIRE(::pipe(pipefd) == 0);
-    // readlink, not /proc/self/exe itself: under valgrind that is valgrind's tool.
-    char self[4096];
-    const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    REQUIRE(len > 0);
-    self[len] = '\0';
+    const std::string self = ctxlog_test::self_exe_path();  // not /proc/self/exe: valgrind
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
@@ -139,7 +135,7 @@ TEST_SUITE("sinks") {
       ::close(pipefd[0]);
       char env[] = "CTXLOG_TEST_UNCONFIGURED=1";
       char* const envp[] = {env, nullptr};
-      execle(self, "test_sinks", static_cast<char*>(nullptr), envp);
+      execle(self.c_str(), "test_sinks", static_cast<char*>(nullptr), envp);
       ::_exit(127);
     }
     ::close(pipefd[1]);
