@@ -705,6 +705,35 @@ TEST_SUITE("schemas") {
     }
   }
 
+  // Found by the libFuzzer run of fuzz_layouts: two process fields whose names are
+  // different invalid UTF-8 were both written as "z\uFFFD", one key twice in the line.
+  TEST_CASE("process field names are compared as written: invalid UTF-8 cannot make one key twice") {
+    const std::vector<ctxlog::layout_ptr> layouts = {ctxlog::json_layout(),   ctxlog::ecs_layout(),
+                                                     ctxlog::otel_layout(),   ctxlog::gcp_layout({.project_id = "p"}),
+                                                     ctxlog::datadog_layout(), ctxlog::logfmt_layout()};
+    const std::string replaced = "z\xef\xbf\xbd";  // "z" U+FFFD: how "z\xff" is written
+    for (std::size_t l = 0; l < layouts.size(); ++l) {
+      INFO("layout " << l);
+      CHECK_THROWS_AS(layouts[l]->configure({.extra = {{"z\xff", "1"}, {"z\xfe", "2"}}}), std::invalid_argument);
+      CHECK_THROWS_AS(layouts[l]->configure({.extra = {{"z\xff", "1"}, {replaced, "2"}}}), std::invalid_argument);
+      // One such process field beside a custom field and a kv() written the same: each
+      // written once (the user's keys renamed or the later one winning, as for any clash).
+      const ctxlog::process_info p{.extra = {{"z\xff", "1"}}};
+      const auto c = ctxlog::context{}.with(ctxlog::fields{}.trace_id(k_trace).span_id(k_span).set("z\xfe", "c"));
+      kv_bytes f;
+      f.i64(replaced, 2).i64("z\xfd", 3);
+      const std::string line = render(*layouts[l], c, f.fields(), p);
+      INFO(line);
+      if (l == 5) {
+        CHECK(logfmt_map(line).count(replaced) == 1);
+        continue;
+      }
+      const json j = parse_line(line);  // rejects a repeated key in any object
+      if (l == 0) CHECK(j[replaced] == "1");  // the process field keeps its name
+      if (l == 2) otel_attributes(j["resourceLogs"][0]["resource"]["attributes"]);
+    }
+  }
+
   TEST_CASE("the context is rendered once per frame and a new frame is seen as new") {
     // Two frames in turn through one layout instance: each line carries its own context.
     auto l = ctxlog::datadog_layout();

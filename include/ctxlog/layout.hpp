@@ -188,7 +188,8 @@ struct json_options {
 // Every string is escaped and invalid UTF-8 replaced; no key appears twice (see
 // docs/logging.md: a user key that names one of the line's own fields gets a leading
 // '_'; of two fields with one key the innermost wins: per-call over context, the later
-// kv() over the earlier). Throws std::invalid_argument for an empty or repeated name.
+// kv() over the earlier). Throws std::invalid_argument for an empty name or two written
+// the same (names are compared after invalid UTF-8 is replaced).
 layout_ptr json_layout(json_options options = {});
 
 // Helpers for user layouts: append s as a JSON string (quoted, escaped, UTF-8 repaired),

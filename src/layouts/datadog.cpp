@@ -56,11 +56,12 @@ class datadog_line final : public layout {
       append(b, key);
       append_json_string(b, *value);
     }
-    for (const auto& [key, value] : p.extra) {
+    for (const auto& [name, value] : p.extra) {
+      std::string key = as_written(name);  // compared as written
       if (key_rule(reserved, clash::path).clashes(out_key{key, 0}))
         throw std::invalid_argument("datadog_layout: the process field \"" + key + "\" names one of the line's own");
-      reserved.push_back(key);
-      append_member_key(b, out_key{key, 0});
+      reserved.push_back(std::move(key));
+      append_member_key(b, out_key{reserved.back(), 0});
       append_json_string(b, value);
     }
     rule_ = key_rule(std::move(reserved), clash::path);

@@ -48,7 +48,8 @@ class gcp_line final : public layout {
     std::vector<std::pair<std::string_view, std::string_view>> named;
     if (!p.environment.empty()) named.emplace_back("env", p.environment);
     if (!p.host.empty()) named.emplace_back("host", p.host);
-    for (const auto& [key, value] : p.extra) named.emplace_back(key, value);
+    std::forward_list<std::string> store;  // the extras' names as written: compared so
+    for (const auto& [key, value] : p.extra) named.emplace_back(store.emplace_front(as_written(key)), value);
     for (const auto& [key, value] : named) {
       for (const std::string& l : labels)
         if (l == key) throw std::invalid_argument("gcp_layout: two labels are named \"" + std::string(key) + "\"");

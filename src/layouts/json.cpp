@@ -70,7 +70,12 @@ std::string member_key(std::string_view name) {
 class json_line final : public layout {
  public:
   explicit json_line(json_options o) : o_(std::move(o)) {
-    const json_names& n = o_.names;
+    json_names& n = o_.names;
+    // Names are compared as written: two of different invalid UTF-8 may be one key.
+    for (std::string* s : {&n.ts, &n.level, &n.logger, &n.msg, &n.request_id, &n.tenant_id, &n.trace_id,
+                           &n.span_id, &n.parent_span_id, &n.user_id, &n.context_lost, &n.thread, &n.pid,
+                           &n.file, &n.line, &n.function, &n.service, &n.version, &n.environment, &n.host})
+      *s = as_written(*s);
     const std::string* always[] = {&n.ts, &n.level, &n.msg, &n.context_lost, &n.request_id, &n.tenant_id,
                                    &n.trace_id, &n.span_id, &n.parent_span_id, &n.user_id};
     for (const std::string* s : always) own_.push_back(*s);
@@ -103,8 +108,8 @@ class json_line final : public layout {
         append_json_string(b, *value);
       }
       for (const auto& [name, value] : p.extra) {
-        reserved.push_back(name);
-        append(b, member_key(name));
+        reserved.push_back(as_written(name));  // checked as written, below
+        append(b, member_key(reserved.back()));
         append_json_string(b, value);
       }
     }

@@ -210,11 +210,12 @@ class otel_line final : public layout {
       names.emplace_back(key);
       if (!value->empty()) string_attribute(b, key, *value);
     }
-    for (const auto& [key, value] : p.extra) {
+    for (const auto& [name, value] : p.extra) {
+      std::string key = as_written(name);  // compared as written
       for (const std::string& n : names)
         if (n == key) throw std::invalid_argument("otel_layout: two resource attributes are named \"" + key + "\"");
-      names.push_back(key);
-      string_attribute(b, key, value);
+      names.push_back(std::move(key));
+      string_attribute(b, names.back(), value);
     }
     // The pid follows: the record's own (a fork()ed child's differs).
     resource_.assign("{\"resourceLogs\":[{\"resource\":{\"attributes\":[");

@@ -36,6 +36,13 @@ void append_json_string(line_buffer& out, std::string_view s);
 // append_json_string makes, and returns true (so two keys can be compared as written).
 bool repair_utf8(std::string_view s, std::string& out);
 
+// s as append_json_string writes it: for a name that is compared with others before it is
+// written (two names of different invalid UTF-8 can be written the same).
+inline std::string as_written(std::string_view s) {
+  std::string r;
+  return repair_utf8(s, r) ? r : std::string(s);
+}
+
 }  // namespace detail
 }  // namespace v1
 }  // namespace ctxlog
