@@ -203,10 +203,14 @@ TEST_SUITE("soak") {
     CHECK(after.written - before.written + after.dropped - before.dropped == issued);
     CHECK(sink_a->out_of_order + sink_b->out_of_order == 0);
     // Flat: after the first quarter (queues, caches and pools warmed up), RSS never grows
-    // by more than 8 MiB.
-    // (Not under ASan: its quarantine holds freed memory, see above.)
+    // by more than 8 MiB. Under TSan 16 MiB: its runtime keeps state of its own for every
+    // thread it has seen and every address it has watched (CI saw 8.3 MiB up in 7 s of
+    // 3 700 short threads, then falling again); a leak of even one ring per short thread
+    // (16 KiB) would pass 40 MiB there. (Not under ASan: its quarantine holds freed memory,
+    // see above.)
     const long base = rss[rss.size() / 4];
+    const long bound_kib = sanitized ? 16 * 1024 : 8 * 1024;
     if (!CTXLOG_DETAIL_ASAN)
-      CHECK(*std::max_element(rss.begin() + static_cast<long>(rss.size() / 4), rss.end()) - base < 8 * 1024);
+      CHECK(*std::max_element(rss.begin() + static_cast<long>(rss.size() / 4), rss.end()) - base < bound_kib);
   }
 }
