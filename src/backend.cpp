@@ -264,6 +264,8 @@ void backend::run() {
       n = drain(until);
     } catch (...) {
     }
+    keep_rings_ready(record_queue::first_ring(initial_capacity_.load(std::memory_order_relaxed),
+                                              capacity_.load(std::memory_order_relaxed)));
     if (crash) crash_done_.store(true, std::memory_order_release);
     if (ticket > flush_done_snapshot_) {  // flush() promises every sink flushed, written to or not
       auto lk = router_.lock();
@@ -303,9 +305,11 @@ void backend::prepare_fork() {
   wake_mu_.lock();
   signals_mu_.lock();
   logger_registry_mutex().lock();
+  lock_ring_cache();
 }
 
 void backend::unlock_after_fork(bool child) {
+  unlock_ring_cache();
   logger_registry_mutex().unlock();
   signals_mu_.unlock();
   wake_mu_.unlock();

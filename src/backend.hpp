@@ -8,7 +8,8 @@
 //
 // Lock order (a thread holding one may take only those after it):
 //   control_mu_  ->  router lock  ->  producer registry lock  ->  wake_mu_
-// and the logger registry's lock and signals_mu_ as leaves. fork() takes them all in that order.
+// and the logger registry's lock, signals_mu_ and the ring cache's lock (queue.hpp) as leaves.
+// fork() takes them all in that order.
 #pragma once
 
 #include <atomic>

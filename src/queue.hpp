@@ -77,6 +77,23 @@ struct ring_segment {
   alignas(64) std::atomic<std::size_t> consumed{0};
 };
 
+// Rings come from and go back to a small process-wide cache: a freed ring of up to
+// 64 KiB is kept (at most 256 KiB of each size) for the next thread or growth that needs
+// one of its size. A new page costs ~10 us to fault in on the machines measured, and a
+// freed ring's pages are often given back to the kernel by malloc (the top of a thread's
+// arena), so without it a thread's first log call paid up to ~100 us (bench/thread_start).
+// Defined in producers.cpp. make_ring throws std::bad_alloc; drop_ring(nullptr) is a no-op.
+ring_segment* make_ring(std::size_t cap);
+void drop_ring(ring_segment* s) noexcept;
+// The back-end thread, once per pass: a few rings of cap bytes (a new thread's first
+// ring) wait in the cache, allocated and touched there, so a burst of new threads does
+// not find it empty.
+void keep_rings_ready(std::size_t cap) noexcept;
+// fork(): held across it (after every other lock of the back-end), so the child's cache
+// is consistent.
+void lock_ring_cache() noexcept;
+void unlock_ring_cache() noexcept;
+
 // A producer's queue: a ring that starts small and grows. A thread's first log call
 // allocates (and touches) only `initial` bytes; when an entry does not fit and the ring
 // is smaller than `capacity`, the producer allocates one twice as large (grow), and when
@@ -91,7 +108,7 @@ class record_queue {
   // Sizes in bytes, rounded up to a power of two, at least 4 KiB; initial <= capacity.
   record_queue(std::size_t initial, std::size_t capacity) {
     max_cap_ = round_up(capacity);
-    auto* s = new ring_segment(std::min(round_up(initial), max_cap_));
+    auto* s = make_ring(first_ring(initial, capacity));
     bytes_.store(s->cap, std::memory_order_relaxed);
     wseg_ = rseg_ = s;
     use_for_writing(s);
@@ -99,16 +116,21 @@ class record_queue {
     rmask_ = s->cap - 1;
   }
   ~record_queue() {
-    delete offered_.load(std::memory_order_relaxed);
+    drop_ring(offered_.load(std::memory_order_relaxed));
     // The chain from the oldest unread ring to the one being written.
     for (ring_segment* s = rseg_; s;) {
       ring_segment* n = s == wseg_ ? nullptr : s->next;
-      delete s;
+      drop_ring(s);
       s = n;
     }
   }
   record_queue(const record_queue&) = delete;
   record_queue& operator=(const record_queue&) = delete;
+
+  // The size of the first ring of a queue made with these sizes.
+  static std::size_t first_ring(std::size_t initial, std::size_t capacity) noexcept {
+    return std::min(round_up(initial), round_up(capacity));
+  }
 
   // The largest entry that goes into the ring; larger records go to the heap.
   std::size_t max_entry() const noexcept { return max_cap_ / 4; }
@@ -170,7 +192,7 @@ class record_queue {
   void follow_link() noexcept {
     ring_segment* n = rseg_->next;
     bytes_.fetch_sub(rseg_->cap, std::memory_order_relaxed);
-    delete rseg_;
+    drop_ring(rseg_);
     rseg_ = n;
     rbuf_ = n->buf.get();
     rmask_ = n->cap - 1;
@@ -183,7 +205,7 @@ class record_queue {
     if (want_.load(std::memory_order_relaxed) == 0 || offered_.load(std::memory_order_relaxed)) return;
     const std::size_t c = want_.exchange(0, std::memory_order_relaxed);
     try {
-      auto* s = new ring_segment(c);
+      auto* s = make_ring(c);
       bytes_.fetch_add(c, std::memory_order_relaxed);
       // release pairs with the producer's acquire in busy(): the ring is constructed.
       offered_.store(s, std::memory_order_release);
@@ -244,7 +266,7 @@ class record_queue {
         return true;
       }
       bytes_.fetch_sub(s->cap, std::memory_order_relaxed);  // outgrown meanwhile
-      delete s;
+      drop_ring(s);
     }
     if (asked_ || write_ - rate_mark_ < k_busy_laps * cap_) return false;
     const std::uint64_t now = timestamp();
@@ -267,7 +289,7 @@ class record_queue {
     if (c > max_cap_) c = max_cap_;
     ring_segment* s;
     try {
-      s = new ring_segment(c);
+      s = make_ring(c);
     } catch (...) {
       return false;
     }
