@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh                      # every target, 10 M executions each (the documented run)
 #   scripts/fuzz.sh --runs 200000 json   # one target, fewer executions
 #   scripts/fuzz.sh --time 30            # every target for 30 s each
-#   scripts/fuzz.sh --build build-ci-asan --time 15 --no-merge   # the CI smoke run
+#   scripts/fuzz.sh --build build-ci-asan --time 10 --no-merge   # the CI smoke run
 #
 # Builds build-fuzz/ with clang, -Dfuzz=true (libFuzzer coverage on the whole library) and
 # ASan + UBSan, then per target: fuzzes from the kept corpus tests/fuzz/corpus/<target>/
